@@ -1,0 +1,23 @@
+package remote
+
+import "errors"
+
+// ErrStaleGeneration means a host already runs a newer generation than the
+// one pushed; the push is refused there and must not be retried.
+var ErrStaleGeneration = errors.New("remote: host has a newer generation")
+
+// Target is what the hosts must be pointed at after a push.
+type Target struct {
+	Region     string
+	Cloud      string
+	Generation int64
+}
+
+// Result is the outcome of one push, per host.
+type Result struct {
+	// Converged lists hosts that now run with the target's env file.
+	Converged []string
+	// Failed maps each host that did not converge to why. A host that refused
+	// a stale generation maps to an error wrapping ErrStaleGeneration.
+	Failed map[string]error
+}

@@ -1,0 +1,7 @@
+// Package testenv starts the real components integration tests run against,
+// on 127.0.0.1, and stops them with t.Cleanup: dynalite (a local DynamoDB),
+// supervisord, and a local SSM endpoint that speaks the AWS JSON protocol.
+//
+// A missing component is a test failure with the command that installs it,
+// never a skip: `make test` installs everything these helpers need.
+package testenv
