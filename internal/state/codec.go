@@ -1,0 +1,139 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Decode parses one stored State record, as written by Encode.
+//
+// The record must be a JSON object whose fields have the right types, with a
+// version of at least 1 (every stored record has been written by a Swap) and
+// no negative counters or timestamps outside years 1 to 9999. Unknown fields
+// are ignored so that an older binary can still read a record written by a
+// newer one during an upgrade. Timestamps are returned in UTC and an empty
+// host list as nil, so Decode(Encode(s)) returns s for any s Decode returned.
+//
+// Any other input yields an error wrapping ErrCorrupt.
+func Decode(data []byte) (State, error) {
+	s, err := decode(data)
+	if err != nil {
+		return State{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return s, nil
+}
+
+func decode(data []byte) (State, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 {
+		return State{}, errors.New("empty record")
+	}
+	// json.Unmarshal accepts null for a struct and leaves it zero; a record
+	// must be an object.
+	if trimmed[0] != '{' {
+		return State{}, errors.New("not a JSON object")
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return State{}, err
+	}
+	s = normalize(s)
+	if err := validate(s); err != nil {
+		return State{}, err
+	}
+	return s, nil
+}
+
+// Encode returns the stored form of s: indented JSON ending in a newline, with
+// timestamps in UTC. It fails only for timestamps JSON cannot represent
+// (years outside 0 to 9999).
+func Encode(s State) ([]byte, error) {
+	data, err := json.MarshalIndent(normalize(s), "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode state: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
+// encodeChecked encodes s for a store and returns the State a later Load
+// will decode from it, refusing a State that Decode would reject.
+func encodeChecked(s State) ([]byte, State, error) {
+	data, err := Encode(s)
+	if err != nil {
+		return nil, State{}, err
+	}
+	// Not Decode: a State the caller got wrong is no corrupt record.
+	stored, err := decode(data)
+	if err != nil {
+		return nil, State{}, fmt.Errorf("invalid state: %w", err)
+	}
+	return data, stored, nil
+}
+
+// normalize returns s with every timestamp in UTC (dropping any monotonic
+// clock reading) and an empty host list as nil, without touching the
+// caller's Pending.
+func normalize(s State) State {
+	s.OutageStartedAt = utc(s.OutageStartedAt)
+	s.LastProbeAt = utc(s.LastProbeAt)
+	s.LastFailoverAt = utc(s.LastFailoverAt)
+	s.LatencyAt = utc(s.LatencyAt)
+	if s.Pending != nil {
+		p := *s.Pending
+		p.ClaimedUntil = utc(p.ClaimedUntil)
+		if len(p.Hosts) == 0 {
+			p.Hosts = nil
+		}
+		s.Pending = &p
+	}
+	return s
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func validate(s State) error {
+	if s.Version < 1 {
+		return fmt.Errorf("version %d: want 1 or more", s.Version)
+	}
+	if s.Generation < 0 {
+		return fmt.Errorf("generation %d: want 0 or more", s.Generation)
+	}
+	if s.LatencyMS < 0 {
+		return fmt.Errorf("latency_ms %v: want 0 or more", s.LatencyMS)
+	}
+	times := []struct {
+		name string
+		t    time.Time
+	}{
+		{"outage_started_at", s.OutageStartedAt},
+		{"last_probe_at", s.LastProbeAt},
+		{"last_failover_at", s.LastFailoverAt},
+		{"latency_at", s.LatencyAt},
+	}
+	if p := s.Pending; p != nil {
+		if p.Generation < 0 {
+			return fmt.Errorf("pending.generation %d: want 0 or more", p.Generation)
+		}
+		if p.Attempts < 0 {
+			return fmt.Errorf("pending.attempts %d: want 0 or more", p.Attempts)
+		}
+		times = append(times, struct {
+			name string
+			t    time.Time
+		}{"pending.claimed_until", p.ClaimedUntil})
+	}
+	for _, tm := range times {
+		if y := tm.t.Year(); y < 1 || y > 9999 {
+			return fmt.Errorf("%s %s: year out of range", tm.name, tm.t.Format(time.RFC3339))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,211 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Attribute names of the DynamoDB item.
+const (
+	attrKey     = "pk"
+	attrVersion = "version"
+	attrState   = "state"
+)
+
+// DynamoAPI is the part of the DynamoDB client a DynamoStore uses;
+// *dynamodb.Client satisfies it.
+type DynamoAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+// DynamoStore keeps the State in one DynamoDB item of a table whose partition
+// key is the string attribute "pk". The item has three attributes: pk (the
+// store's key), version (N, the compare-and-swap token) and state (S, the
+// State as compact JSON in the format of Encode, its version equal to the
+// version attribute).
+//
+// Load reads with ConsistentRead, so it sees every Swap that returned before
+// it. Swap is one conditional PutItem: several invocations on any number of
+// hosts may race and exactly one write per version succeeds. No
+// transactions, TTL or other tables are used. A DynamoStore is safe for
+// concurrent use if its client is; *dynamodb.Client is.
+type DynamoStore struct {
+	client DynamoAPI
+	table  string
+	key    string
+}
+
+// NewDynamoStore returns a DynamoStore keeping its State in the item with
+// partition key key of table.
+func NewDynamoStore(client DynamoAPI, table, key string) *DynamoStore {
+	return &DynamoStore{client: client, table: table, key: key}
+}
+
+func (s *DynamoStore) itemKey() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrKey: &types.AttributeValueMemberS{Value: s.key}}
+}
+
+// Load returns the stored State, or the zero State when the item does not
+// exist. An item whose attributes cannot be decoded yields an error wrapping
+// ErrCorrupt; the item is left as it is and, if its version attribute could
+// be read, the returned State carries that Version (and nothing else) so a
+// caller may overwrite the item with Swap.
+func (s *DynamoStore) Load(ctx context.Context) (State, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            s.itemKey(),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return State{}, fmt.Errorf("load state %s/%s: %w", s.table, s.key, err)
+	}
+	if len(out.Item) == 0 {
+		return State{}, nil
+	}
+	st, err := decodeItem(out.Item)
+	if err != nil {
+		return st, fmt.Errorf("load state %s/%s: %w", s.table, s.key, err)
+	}
+	return st, nil
+}
+
+func decodeItem(item map[string]types.AttributeValue) (State, error) {
+	v, ok := item[attrVersion].(*types.AttributeValueMemberN)
+	if !ok {
+		return State{}, fmt.Errorf("%w: attribute %q missing or not a number", ErrCorrupt, attrVersion)
+	}
+	version, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil || version < 1 {
+		return State{}, fmt.Errorf("%w: attribute %q is %q, want an integer of 1 or more", ErrCorrupt, attrVersion, v.Value)
+	}
+	raw, ok := item[attrState].(*types.AttributeValueMemberS)
+	if !ok {
+		return State{Version: version}, fmt.Errorf("%w: attribute %q missing or not a string", ErrCorrupt, attrState)
+	}
+	st, err := Decode([]byte(raw.Value))
+	if err != nil {
+		return State{Version: version}, fmt.Errorf("attribute %q: %w", attrState, err)
+	}
+	if st.Version != version {
+		return State{Version: version}, fmt.Errorf("%w: attribute %q has version %d, attribute %q is %d",
+			ErrCorrupt, attrState, st.Version, attrVersion, version)
+	}
+	return st, nil
+}
+
+// Swap stores next, with Version set to old.Version+1, if the item still has
+// version old.Version (old.Version 0: if no item exists yet), and returns
+// what it stored. Otherwise it returns an error wrapping ErrConflict and
+// changes nothing.
+func (s *DynamoStore) Swap(ctx context.Context, old, next State) (State, error) {
+	if old.Version < 0 {
+		return State{}, fmt.Errorf("swap state %s/%s: negative version %d", s.table, s.key, old.Version)
+	}
+	next.Version = old.Version + 1
+	data, stored, err := encodeChecked(next)
+	if err != nil {
+		return State{}, fmt.Errorf("swap state %s/%s: %w", s.table, s.key, err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, data); err != nil {
+		return State{}, fmt.Errorf("swap state %s/%s: %w", s.table, s.key, err)
+	}
+
+	in := &dynamodb.PutItemInput{
+		TableName: aws.String(s.table),
+		Item: map[string]types.AttributeValue{
+			attrKey:     &types.AttributeValueMemberS{Value: s.key},
+			attrVersion: &types.AttributeValueMemberN{Value: strconv.FormatInt(next.Version, 10)},
+			attrState:   &types.AttributeValueMemberS{Value: compact.String()},
+		},
+	}
+	if old.Version == 0 {
+		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+		in.ExpressionAttributeNames = map[string]string{"#pk": attrKey}
+	} else {
+		in.ConditionExpression = aws.String("#v = :v")
+		in.ExpressionAttributeNames = map[string]string{"#v": attrVersion}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{
+			":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(old.Version, 10)},
+		}
+	}
+	if _, err := s.client.PutItem(ctx, in); err != nil {
+		var failed *types.ConditionalCheckFailedException
+		if errors.As(err, &failed) {
+			return State{}, fmt.Errorf("swap state %s/%s: stored version is not %d: %w",
+				s.table, s.key, old.Version, ErrConflict)
+		}
+		return State{}, fmt.Errorf("swap state %s/%s: %w", s.table, s.key, err)
+	}
+	return stored, nil
+}
+
+// CreateTableAPI is the part of the DynamoDB client CreateTable uses;
+// *dynamodb.Client satisfies it.
+type CreateTableAPI interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+}
+
+// createTableTimeout bounds the wait for ACTIVE when ctx has no deadline.
+const createTableTimeout = 2 * time.Minute
+
+// CreateTable creates a table for DynamoStore (partition key "pk" of type
+// string, on-demand billing) and waits until it is ACTIVE. A table of that
+// name that exists already is not an error; CreateTable then only waits for
+// it. It is meant for tests and set-up scripts: production tables come from
+// the deployment template.
+func CreateTable(ctx context.Context, client CreateTableAPI, table string) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, createTableTimeout)
+		defer cancel()
+	}
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(table),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(attrKey), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(attrKey), KeyType: types.KeyTypeHash},
+		},
+	})
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("create table %s: %w", table, err)
+	}
+
+	wait := 20 * time.Millisecond
+	for {
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		if err != nil {
+			return fmt.Errorf("describe table %s: %w", table, err)
+		}
+		status := types.TableStatus("")
+		if out.Table != nil {
+			status = out.Table.TableStatus
+		}
+		if status == types.TableStatusActive {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("create table %s: still %q: %w", table, status, context.Cause(ctx))
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
