@@ -1,0 +1,217 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"extcloud-failover/internal/config"
+)
+
+// MaxProbeBody is the most a probe reads of a response body.
+const MaxProbeBody = 64 << 10
+
+// Timings are the phases of one probe, from net/http/httptrace. A phase that
+// did not happen (a reused connection, plain HTTP) is zero.
+type Timings struct {
+	DNS       time.Duration
+	Connect   time.Duration
+	TLS       time.Duration
+	FirstByte time.Duration
+}
+
+// ProbeResult is the outcome of one cloudlookup request.
+type ProbeResult struct {
+	Region   string
+	Healthy  bool
+	Status   int           // HTTP status, 0 when no response arrived
+	Duration time.Duration // whole request, headers and capped body
+	Timings  Timings
+	Err      error // why the probe failed; nil when healthy
+}
+
+// RegionProber probes one region.
+type RegionProber interface {
+	Probe(ctx context.Context, r config.Region) ProbeResult
+}
+
+// Prober probes regions with one HTTP GET to the configured cloudlookup URL.
+// It uses its own http.Client: speedtest-go replaces http.DefaultClient's
+// transport when it is imported, so the default client is never trusted.
+type Prober struct {
+	client  *http.Client
+	urlFor  func(config.Region) string
+	expect  []byte
+	timeout time.Duration
+	now     func() time.Time
+}
+
+// NewProber builds the prober for cfg. TLS is verified unless
+// PROBE_INSECURE_SKIP_VERIFY was set, which config allows for loopback only.
+func NewProber(cfg *config.Config) *Prober {
+	tr := &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            (&net.Dialer{Timeout: cfg.ProbeTimeout}).DialContext,
+		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.ProbeInsecureSkipVerify}, //nolint:gosec // loopback only, enforced by config
+		TLSHandshakeTimeout:    cfg.ProbeTimeout,
+		ResponseHeaderTimeout:  cfg.ProbeTimeout,
+		MaxResponseHeaderBytes: 64 << 10,
+		DisableKeepAlives:      true,
+		ForceAttemptHTTP2:      true,
+	}
+	return &Prober{
+		client: &http.Client{
+			Transport: tr,
+			// Redirects are not followed: a cloudlookup that redirects is not
+			// answering, and following could leave the region's host.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		urlFor:  cfg.ProbeURL,
+		expect:  []byte(cfg.ProbeExpect),
+		timeout: cfg.ProbeTimeout,
+	}
+}
+
+// Client returns the prober's HTTP client, for tests that check it is not
+// http.DefaultClient.
+func (p *Prober) Client() *http.Client { return p.client }
+
+// Probe sends one GET to r's cloudlookup URL within PROBE_TIMEOUT (and ctx).
+// Healthy means a 2xx status and, when PROBE_EXPECT is set, that the first
+// MaxProbeBody bytes of the body contain it.
+func (p *Prober) Probe(ctx context.Context, r config.Region) ProbeResult {
+	now := p.now
+	if now == nil {
+		now = time.Now
+	}
+	res := ProbeResult{Region: r.Name}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+
+	var t phaseTimer
+	start := now()
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, t.trace(now)), http.MethodGet, p.urlFor(r), nil)
+	if err != nil {
+		res.Err = fmt.Errorf("build request: %w", err)
+		return res
+	}
+	req.Header.Set("User-Agent", "extcloud-failover")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		res.Duration = now().Sub(start)
+		res.Timings = t.timings()
+		res.Err = classify(ctx, err, p.timeout)
+		return res
+	}
+	defer resp.Body.Close()
+	res.Status = resp.StatusCode
+	res.Err = p.judge(ctx, resp)
+	res.Healthy = res.Err == nil
+	res.Duration = now().Sub(start)
+	res.Timings = t.timings()
+	return res
+}
+
+// judge decides whether a response is healthy, reading at most MaxProbeBody.
+func (p *Prober) judge(ctx context.Context, resp *http.Response) error {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			return fmt.Errorf("status %d (redirect not followed)", resp.StatusCode)
+		}
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if len(p.expect) == 0 {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxProbeBody))
+	if !bytes.Contains(body, p.expect) {
+		if err != nil {
+			return fmt.Errorf("read body: %w", classify(ctx, err, p.timeout))
+		}
+		return fmt.Errorf("status %d but body lacks PROBE_EXPECT in its first %d bytes", resp.StatusCode, MaxProbeBody)
+	}
+	return nil
+}
+
+// classify turns a transport error into the reason an SRE needs at 3 a.m.
+func classify(ctx context.Context, err error, timeout time.Duration) error {
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var hostErr x509.HostnameError
+	var authErr x509.UnknownAuthorityError
+	var invalidErr x509.CertificateInvalidError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) || isTimeout(err):
+		return fmt.Errorf("timeout after %s: %w", timeout, err)
+	case errors.As(err, &dnsErr):
+		return fmt.Errorf("dns: %w", err)
+	case errors.As(err, &certErr), errors.As(err, &hostErr), errors.As(err, &authErr), errors.As(err, &invalidErr):
+		return fmt.Errorf("tls: %w", err)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("connection refused: %w", err)
+	case errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("connection reset: %w", err)
+	}
+	return err
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// phaseTimer records httptrace events. The transport may call its hooks
+// from a dialing goroutine that outlives a cancelled request, hence the lock.
+type phaseTimer struct {
+	mu                                                                          sync.Mutex
+	dnsStart, dnsDone, connStart, connDone, tlsStart, tlsDone, start, firstByte time.Time
+}
+
+func (t *phaseTimer) trace(now func() time.Time) *httptrace.ClientTrace {
+	t.start = now()
+	mark := func(at *time.Time) {
+		t.mu.Lock()
+		if at.IsZero() {
+			*at = now()
+		}
+		t.mu.Unlock()
+	}
+	return &httptrace.ClientTrace{
+		DNSStart:             func(httptrace.DNSStartInfo) { mark(&t.dnsStart) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { mark(&t.dnsDone) },
+		ConnectStart:         func(string, string) { mark(&t.connStart) },
+		ConnectDone:          func(string, string, error) { mark(&t.connDone) },
+		TLSHandshakeStart:    func() { mark(&t.tlsStart) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { mark(&t.tlsDone) },
+		GotFirstResponseByte: func() { mark(&t.firstByte) },
+	}
+}
+
+func span(a, b time.Time) time.Duration {
+	if a.IsZero() || b.IsZero() {
+		return 0
+	}
+	return b.Sub(a)
+}
+
+func (t *phaseTimer) timings() Timings {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return Timings{
+		DNS:       span(t.dnsStart, t.dnsDone),
+		Connect:   span(t.connStart, t.connDone),
+		TLS:       span(t.tlsStart, t.tlsDone),
+		FirstByte: span(t.start, t.firstByte),
+	}
+}

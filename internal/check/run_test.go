@@ -1,0 +1,385 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"extcloud-failover/internal/remote"
+	"extcloud-failover/internal/state"
+)
+
+// recordingPusher stands in for the fleet in Run's own tests (the real
+// pushers are tested against supervisord and the SSM endpoint): it records
+// every push and fails the hosts it is told to.
+type recordingPusher struct {
+	mu     sync.Mutex
+	hosts  []string
+	fail   map[string]bool
+	pushes []pushCall
+}
+
+type pushCall struct {
+	target remote.Target
+	hosts  []string
+}
+
+func (p *recordingPusher) Push(_ context.Context, t remote.Target, hosts []string) (remote.Result, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pushes = append(p.pushes, pushCall{t, slices.Clone(hosts)})
+	if len(hosts) == 0 {
+		hosts = p.hosts
+	}
+	res := remote.Result{Failed: map[string]error{}}
+	for _, h := range hosts {
+		if p.fail[h] {
+			res.Failed[h] = errors.New("connection refused")
+		} else {
+			res.Converged = append(res.Converged, h)
+		}
+	}
+	return res, nil
+}
+
+func (p *recordingPusher) calls() []pushCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.pushes)
+}
+
+// world is three loopback regions, a real FileStore and a fake clock.
+type world struct {
+	t      *testing.T
+	up     map[string]*atomic.Bool
+	env    map[string]string
+	store  *state.FileStore
+	pusher *recordingPusher
+	now    time.Time
+	logs   bytes.Buffer
+	mu     sync.Mutex
+	guard  Guard
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, up: map[string]*atomic.Bool{}, now: t0,
+		pusher: &recordingPusher{hosts: []string{"h1", "h2"}, fail: map[string]bool{}}}
+	var list []string
+	for _, name := range []string{"NAM", "EU", "APAC"} {
+		up := &atomic.Bool{}
+		up.Store(true)
+		w.up[name] = up
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if !up.Load() {
+				rw.WriteHeader(http.StatusServiceUnavailable)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		list = append(list, name+"="+hostOf(srv))
+	}
+	w.env = map[string]string{
+		"EXT_CLOUD_FAILOVER_LIST": strings.Join(list, ","),
+		"FAILOVER_THRESHOLD":      "4m",
+		"FAILOVER_MIN_INTERVAL":   "10m",
+		"PROBE_INTERVAL":          "10s",
+	}
+	w.store = state.NewFileStore(filepath.Join(t.TempDir(), "state.json"))
+	return w
+}
+
+func (w *world) deps() Deps {
+	return Deps{
+		Store:  w.store,
+		Pusher: w.pusher,
+		Prober: NewProber(testConfig(w.t, w.env)),
+		Guard:  w.guard,
+		Log:    slog.New(slog.NewJSONHandler(&lockedWriter{w: &w.logs, mu: &w.mu}, nil)),
+		Now:    func() time.Time { return w.now },
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (w *world) run(ctx context.Context, extra map[string]string) (Result, error) {
+	env := map[string]string{}
+	for k, v := range w.env {
+		env[k] = v
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	cfg := testConfig(w.t, env)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return Run(ctx, cfg, w.deps())
+}
+
+func (w *world) step(d time.Duration) Result {
+	w.t.Helper()
+	w.now = w.now.Add(d)
+	res, err := w.run(context.Background(), nil)
+	if err != nil {
+		w.t.Fatalf("Run at %v: %v", w.now, err)
+	}
+	return res
+}
+
+func (w *world) load() state.State {
+	w.t.Helper()
+	s, err := w.store.Load(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
+// plantOutage stores an outage of NAM that started age ago.
+func (w *world) plantOutage(age time.Duration) state.State {
+	w.t.Helper()
+	planted := state.State{ActiveRegion: "NAM", OutageStartedAt: w.now.Add(-age), LastProbeAt: w.now.Add(-5 * time.Second)}
+	stored, err := w.store.Swap(context.Background(), state.State{}, planted)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return stored
+}
+
+func TestRunHealthyWritesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for i := 0; i < 3; i++ {
+		if res := w.step(10 * time.Second); res.Action != ActionNone || !res.Healthy || res.Region != "NAM" {
+			t.Fatalf("result %+v", res)
+		}
+	}
+	if s := w.load(); s.Version != 0 {
+		t.Fatalf("healthy runs wrote state version %d", s.Version)
+	}
+	if n := len(w.pusher.calls()); n != 0 {
+		t.Fatalf("%d pushes while healthy", n)
+	}
+}
+
+func TestRunOutageToFailover(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.up["NAM"].Store(false)
+	if res := w.step(0); res.Action != ActionOutageStarted {
+		t.Fatalf("first failure: %+v", res)
+	}
+	for elapsed := 10 * time.Second; elapsed < 4*time.Minute; elapsed += 10 * time.Second {
+		if res := w.step(10 * time.Second); res.Action != ActionNone || len(w.pusher.calls()) != 0 {
+			t.Fatalf("at %v: %+v, %d pushes", elapsed, res, len(w.pusher.calls()))
+		}
+	}
+	res := w.step(10 * time.Second)
+	if res.Action != ActionFailover || res.To != "EU" || res.From != "NAM" || res.Generation != 1 || len(res.PendingHosts) != 0 {
+		t.Fatalf("at the threshold: %+v", res)
+	}
+	calls := w.pusher.calls()
+	if len(calls) != 1 || calls[0].target.Region != "EU" || calls[0].target.Generation != 1 || len(calls[0].hosts) != 0 {
+		t.Fatalf("pushes %+v, want one push of generation 1 to EU, all hosts", calls)
+	}
+	if s := w.load(); s.ActiveRegion != "EU" || s.Pending != nil || s.Generation != 1 {
+		t.Fatalf("state %+v", s)
+	}
+	if res := w.step(10 * time.Second); res.Action != ActionNone || res.Region != "EU" || len(w.pusher.calls()) != 1 {
+		t.Fatalf("after failover: %+v", res)
+	}
+}
+
+func TestRunPartialPushStaysPendingAndRepushesOnlyFailedHosts(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.pusher.fail["h2"] = true
+	w.up["NAM"].Store(false)
+	w.plantOutage(5 * time.Minute)
+	res, err := w.run(context.Background(), nil)
+	if !errors.Is(err, ErrPushIncomplete) || res.Action != ActionFailover || !slices.Equal(res.PendingHosts, []string{"h2"}) {
+		t.Fatalf("partial push: %+v, %v", res, err)
+	}
+	s := w.load()
+	if s.Pending == nil || !slices.Equal(s.Pending.Hosts, []string{"h2"}) || !strings.Contains(s.Pending.LastError, "h2") {
+		t.Fatalf("pending %+v", s.Pending)
+	}
+	w.pusher.fail["h2"] = false
+	res = w.step(10 * time.Second)
+	calls := w.pusher.calls()
+	if len(calls) != 2 || !slices.Equal(calls[1].hosts, []string{"h2"}) || calls[1].target.Generation != 1 {
+		t.Fatalf("re-push %+v, want generation 1 to h2 only", calls)
+	}
+	if res.Action != ActionPendingPush || w.load().Pending != nil {
+		t.Fatalf("after re-push: %+v pending %+v", res, w.load().Pending)
+	}
+}
+
+func TestRunDoesNotRepushAClaimedIntent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	claimed := state.State{ActiveRegion: "EU", Generation: 1,
+		Pending: &state.Pending{Generation: 1, Region: "EU", Cloud: "eu", ClaimedUntil: w.now.Add(20 * time.Second), Attempts: 1}}
+	if _, err := w.store.Swap(context.Background(), state.State{}, claimed); err != nil {
+		t.Fatal(err)
+	}
+	res := w.step(5 * time.Second)
+	if len(w.pusher.calls()) != 0 {
+		t.Fatalf("re-pushed a push still claimed by its invocation: %+v", w.pusher.calls())
+	}
+	if !slices.Equal(res.PendingHosts, []string{"*"}) {
+		t.Errorf("pending hosts %v, want [*]", res.PendingHosts)
+	}
+	w.step(20 * time.Second) // claim expired: this one repairs the crash
+	calls := w.pusher.calls()
+	if len(calls) != 1 || calls[0].target.Generation != 1 {
+		t.Fatalf("after claim expiry: pushes %+v", calls)
+	}
+	if s := w.load(); s.Pending != nil || s.Generation != 1 {
+		t.Fatalf("state %+v", s)
+	}
+}
+
+func TestRunConcurrentInvocationsPushOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.up["NAM"].Store(false)
+	w.plantOutage(5 * time.Minute)
+	var wg sync.WaitGroup
+	var failovers atomic.Int64
+	for range 20 {
+		wg.Go(func() {
+			res, err := w.run(context.Background(), nil)
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			if res.Action == ActionFailover {
+				failovers.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(w.pusher.calls()); n != 1 || failovers.Load() != 1 {
+		t.Fatalf("%d pushes, %d failovers; want exactly one", n, failovers.Load())
+	}
+}
+
+func TestRunCorruptStateContinuesFromHosts(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	path := filepath.Join(t.TempDir(), "state.json")
+	if err := os.WriteFile(path, []byte(`{"version": 3, "active_reg`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.store = state.NewFileStore(path)
+	deps := w.deps()
+	deps.Recover = func(context.Context) (string, int64, error) { return "APAC", 4, nil }
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := Run(ctx, testConfig(t, w.env), deps)
+	if err != nil || res.Region != "APAC" || res.Generation != 4 {
+		t.Fatalf("Run = %+v, %v; want APAC generation 4 from the env file", res, err)
+	}
+	aside, _ := filepath.Glob(path + ".corrupt-*")
+	if len(aside) != 1 {
+		t.Fatalf("corrupt file kept aside as %v", aside)
+	}
+	if !strings.Contains(w.logs.String(), "state unreadable") {
+		t.Errorf("no error logged: %s", w.logs.String())
+	}
+}
+
+type fixedGuard GuardResult
+
+func (g fixedGuard) Check(context.Context) GuardResult { return GuardResult(g) }
+
+func TestRunLocalNetworkGuard(t *testing.T) {
+	t.Parallel()
+	t.Run("everything down and guard failing is inconclusive", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		w.guard = fixedGuard{OK: false, Err: errors.New("witness: connection refused")}
+		for _, up := range w.up {
+			up.Store(false)
+		}
+		for i := 0; i < 40; i++ {
+			if res := w.step(10 * time.Second); res.Action != ActionInconclusive {
+				t.Fatalf("step %d: %+v", i, res)
+			}
+		}
+		if s := w.load(); s.Version != 0 || len(w.pusher.calls()) != 0 {
+			t.Fatalf("inconclusive runs changed state %+v or pushed", s)
+		}
+		if !strings.Contains(w.logs.String(), "local network unavailable") {
+			t.Error("log does not say local network unavailable")
+		}
+	})
+	t.Run("other regions answering make the outage real", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		w.guard = fixedGuard{OK: false, Err: errors.New("speedtest: timeout")}
+		w.up["NAM"].Store(false)
+		if res := w.step(0); res.Action != ActionOutageStarted {
+			t.Fatalf("%+v", res)
+		}
+	})
+}
+
+func TestRunDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.up["NAM"].Store(false)
+	stored := w.plantOutage(5 * time.Minute)
+	cfg := testConfig(t, w.env)
+	cfg.DryRun = true
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := Run(ctx, cfg, w.deps())
+	if err != nil || res.Action != ActionFailover || res.To != "EU" || !res.DryRun {
+		t.Fatalf("dry run = %+v, %v", res, err)
+	}
+	if s := w.load(); s.Version != stored.Version || len(w.pusher.calls()) != 0 {
+		t.Fatalf("dry run wrote state (version %d -> %d) or pushed %d", stored.Version, s.Version, len(w.pusher.calls()))
+	}
+	if !strings.Contains(w.logs.String(), "dry run: would fail over from NAM to EU") {
+		t.Errorf("log: %s", w.logs.String())
+	}
+}
+
+func TestFailoverForced(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := testConfig(t, w.env)
+	res, err := Failover(ctx, cfg, w.deps(), "APAC")
+	if err != nil || res.Action != ActionFailover || res.To != "APAC" || res.Generation != 1 {
+		t.Fatalf("Failover = %+v, %v", res, err)
+	}
+	res, err = Failover(ctx, cfg, w.deps(), "APAC")
+	if err != nil || res.Action != ActionNone || res.Reason != "already active" {
+		t.Fatalf("second Failover = %+v, %v", res, err)
+	}
+	if n := len(w.pusher.calls()); n != 1 {
+		t.Fatalf("%d pushes, want 1", n)
+	}
+}

@@ -1,0 +1,106 @@
+package telemetry
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/DataDog/datadog-go/v5/statsd"
+)
+
+// DefaultStatsdPort is DogStatsD's UDP port.
+const DefaultStatsdPort = "8125"
+
+// statsdWriteTimeout bounds one write to a unix socket; UDP never waits.
+const statsdWriteTimeout = 100 * time.Millisecond
+
+// StatsdAddr returns the DogStatsD address for NewStatsd from DD_AGENT_HOST
+// and DD_DOGSTATSD_URL, the latter first: udp://host[:port] gives host:port,
+// unix:///path is kept, a bare host gets port 8125. It returns "" when
+// neither is set or the URL has another scheme.
+func StatsdAddr(agentHost, dogstatsdURL string) string {
+	if dogstatsdURL != "" {
+		u, err := url.Parse(dogstatsdURL)
+		if err != nil {
+			return ""
+		}
+		switch u.Scheme {
+		case "udp":
+			if u.Port() != "" {
+				return u.Host
+			}
+			return net.JoinHostPort(u.Hostname(), DefaultStatsdPort)
+		case "unix", "unixgram", "unixstream":
+			return dogstatsdURL
+		}
+		return ""
+	}
+	if agentHost == "" {
+		return ""
+	}
+	if _, _, err := net.SplitHostPort(agentHost); err == nil {
+		return agentHost
+	}
+	return net.JoinHostPort(strings.Trim(agentHost, "[]"), DefaultStatsdPort)
+}
+
+// Statsd sends metrics to a DogStatsD agent. Sending never blocks and its
+// errors are dropped; metrics are aggregated and sent in the background and
+// on Close. It is safe for concurrent use.
+type Statsd struct {
+	c *statsd.Client
+}
+
+// NewStatsd returns a client for addr (host:port or unix:///path, see
+// StatsdAddr). namespace, when set, prefixes every name with a dot; tags are
+// added to every metric.
+func NewStatsd(addr, namespace string, tags []string) (*Statsd, error) {
+	if addr == "" {
+		// The library would fall back to the environment; we decide here.
+		return nil, errors.New("telemetry: dogstatsd: no address")
+	}
+	opts := []statsd.Option{
+		statsd.WithTags(tags),
+		statsd.WithoutTelemetry(),
+		statsd.WithWriteTimeout(statsdWriteTimeout),
+	}
+	if namespace != "" {
+		opts = append(opts, statsd.WithNamespace(namespace))
+	}
+	c, err := statsd.New(addr, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: dogstatsd %s: %w", addr, err)
+	}
+	return &Statsd{c: c}, nil
+}
+
+// Gauge records the last value of name.
+func (s *Statsd) Gauge(name string, value float64, tags ...string) {
+	_ = s.c.Gauge(name, value, tags, 1)
+}
+
+// Count adds value to name.
+func (s *Statsd) Count(name string, value int64, tags ...string) {
+	_ = s.c.Count(name, value, tags, 1)
+}
+
+// Close sends what is pending and closes the connection.
+func (s *Statsd) Close() error {
+	_ = s.c.Flush()
+	if err := s.c.Close(); err != nil {
+		return fmt.Errorf("telemetry: close dogstatsd: %w", err)
+	}
+	return nil
+}
+
+// Discard drops every metric: the Metrics of a run without an agent.
+type Discard struct{}
+
+// Gauge does nothing.
+func (Discard) Gauge(string, float64, ...string) {}
+
+// Count does nothing.
+func (Discard) Count(string, int64, ...string) {}
