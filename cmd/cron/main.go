@@ -1,0 +1,22 @@
+// Command extcloud-failover is the host one-shot checker: run it every 10
+// seconds from a systemd timer or crontab. Each run probes the active region
+// once, keeps the outage clock in a local state file and, once an outage has
+// lasted FAILOVER_THRESHOLD, rewrites ext_cloud.env and restarts the
+// application through supervisord.
+//
+// Exit codes: 0 done, 1 runtime error, 2 bad configuration or usage.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

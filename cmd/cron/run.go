@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"extcloud-failover/internal/check"
+	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/remote"
+	"extcloud-failover/internal/state"
+	"extcloud-failover/internal/telemetry"
+)
+
+// Exit codes, part of the contract in DESIGN.md.
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+const usageText = `usage: extcloud-failover [command] [flags]
+
+commands:
+  check              run one invocation (the default)
+  status [--json]    print the active region, outage, last failover and pending hosts
+  failover --to R    force a switch to region R (same compare-and-swap and push)
+  validate           check the configuration and exit
+
+flags (each overrides the environment variable of the same name):
+`
+
+// commands maps command names to their bodies.
+var commands = map[string]func(a *app, ctx context.Context) int{
+	"check":    (*app).check,
+	"status":   (*app).status,
+	"failover": (*app).failover,
+	"validate": (*app).validate,
+}
+
+// app is one invocation of the binary with its parsed flags.
+type app struct {
+	cfg    *config.Config
+	stdout io.Writer
+	stderr io.Writer
+	json   bool
+	to     string
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	name := "check"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	a := &app{stdout: stdout, stderr: stderr}
+	cfg, rest, err := config.Load(args, lookupEnv, func(fs *flag.FlagSet) {
+		fs.BoolVar(&a.json, "json", false, "status: print JSON")
+		fs.StringVar(&a.to, "to", "", "failover: the region to switch to")
+	})
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usageText)
+		config.Usage(stdout)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "extcloud-failover: "+err.Error())
+		return exitUsage
+	}
+	if len(rest) > 0 && name == "check" && commands[rest[0]] != nil {
+		name, rest = rest[0], rest[1:]
+	}
+	cmd, ok := commands[name]
+	if !ok || len(rest) > 0 {
+		fmt.Fprintf(stderr, "extcloud-failover: unknown command or argument %q (want check, status, failover --to REGION or validate; --help lists the flags)\n", firstOf(name, rest, ok))
+		return exitUsage
+	}
+	if a.json && name != "status" {
+		fmt.Fprintln(stderr, "extcloud-failover: --json: only for status")
+		return exitUsage
+	}
+	if (a.to != "") != (name == "failover") {
+		fmt.Fprintln(stderr, "extcloud-failover: --to: required with failover, and only with failover (e.g. failover --to EU)")
+		return exitUsage
+	}
+	if err := cfg.ValidateHost(); err != nil {
+		fmt.Fprintln(stderr, "extcloud-failover: "+err.Error())
+		return exitUsage
+	}
+	a.cfg = cfg
+	return cmd(a, ctx)
+}
+
+func firstOf(name string, rest []string, known bool) string {
+	if known && len(rest) > 0 {
+		return rest[0]
+	}
+	return name
+}
+
+func (a *app) validate(context.Context) int {
+	fmt.Fprintf(a.stdout, "configuration ok: %d regions, primary %s, state %s, env file %s\n",
+		len(a.cfg.Regions), a.cfg.Primary(), a.cfg.StateFile, a.cfg.EnvFile)
+	return exitOK
+}
+
+func (a *app) check(ctx context.Context) int {
+	return a.invoke(ctx, func(ctx context.Context, deps check.Deps) (check.Result, error) {
+		return check.Run(ctx, a.cfg, deps)
+	})
+}
+
+func (a *app) failover(ctx context.Context) int {
+	if _, ok := a.cfg.Cloud(a.to); !ok {
+		fmt.Fprintf(a.stderr, "extcloud-failover: --to: unknown region %q (want one of EXT_CLOUD_FAILOVER_LIST)\n", a.to)
+		return exitUsage
+	}
+	return a.invoke(ctx, func(ctx context.Context, deps check.Deps) (check.Result, error) {
+		return check.Failover(ctx, a.cfg, deps, a.to)
+	})
+}
+
+// invoke wires the host parts, runs body within CHECK_TIMEOUT and sends the
+// telemetry, which never changes the exit code.
+func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps) (check.Result, error)) int {
+	cfg := a.cfg
+	secrets := cfg.Secrets()
+	handler := telemetry.NewHandler(a.stdout, telemetry.HandlerOptions{Service: cfg.DDService, Secrets: secrets})
+	var intake *telemetry.Intake
+	if cfg.DDAPIKey != "" {
+		host, _ := os.Hostname()
+		intake = telemetry.NewIntake(telemetry.IntakeOptions{
+			APIKey: cfg.DDAPIKey, Site: cfg.DDSite, URL: cfg.DDLogsIntakeURL,
+			Service: cfg.DDService, Hostname: host, Tags: cfg.DDTags, Secrets: secrets,
+		})
+		handler = intake.Handler(handler)
+	}
+	log := slog.New(handler)
+
+	var metrics check.Metrics
+	if addr := telemetry.StatsdAddr(cfg.DDAgentHost, cfg.DDDogstatsdURL); addr != "" {
+		sd, err := telemetry.NewStatsd(addr, "", []string{"service:" + cfg.DDService})
+		if err != nil {
+			log.Warn("dogstatsd unavailable; metrics dropped", "error", err.Error())
+		} else {
+			defer sd.Close()
+			metrics = sd
+		}
+	}
+
+	pusher, err := remote.NewSupervisor(remote.SupervisorConfig{
+		URLs: cfg.SupervisorURLs, Username: cfg.SupervisorUsername, Password: cfg.SupervisorPassword,
+		Programs: cfg.SupervisorPrograms, EnvFile: cfg.EnvFile, Concurrency: cfg.PushConcurrency,
+	})
+	if err != nil {
+		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
+		return exitUsage
+	}
+	deps := check.Deps{
+		Store:   state.NewFileStore(cfg.StateFile),
+		Pusher:  pusher,
+		Prober:  check.NewProber(cfg),
+		Metrics: metrics,
+		Log:     log,
+		Recover: func(context.Context) (string, int64, error) {
+			env, err := remote.ReadEnvFile(cfg.EnvFile)
+			return env.Region, env.Generation, err
+		},
+	}
+	if cfg.LatencyCheck != config.LatencyOff && (cfg.LatencyServer != "" || cfg.WitnessURL != "") {
+		deps.Guard = check.NewLatencyGuard(check.LatencyOptions{ServerURL: cfg.LatencyServer, WitnessURL: cfg.WitnessURL, Timeout: cfg.LatencyTimeout})
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, cfg.CheckTimeout)
+	_, err = body(runCtx, deps)
+	cancel()
+
+	if intake != nil {
+		// The intake gets its own short deadline: the check is already done.
+		fctx, fcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if ferr := intake.Flush(fctx); ferr != nil {
+			slog.New(telemetry.NewHandler(a.stdout, telemetry.HandlerOptions{Service: cfg.DDService, Secrets: secrets})).
+				Warn("datadog logs intake failed; events dropped", "error", ferr.Error())
+		}
+		fcancel()
+	}
+	if err != nil {
+		return exitRuntime
+	}
+	return exitOK
+}
+
+// statusReport is what status prints.
+type statusReport struct {
+	Region          string         `json:"region"`
+	Cloud           string         `json:"cloud"`
+	Generation      int64          `json:"generation"`
+	OutageStartedAt time.Time      `json:"outage_started_at,omitzero"`
+	OutageSeconds   float64        `json:"outage_seconds"`
+	LastFailoverAt  time.Time      `json:"last_failover_at,omitzero"`
+	PreviousRegion  string         `json:"previous_region,omitempty"`
+	Pending         *state.Pending `json:"pending,omitempty"`
+	StateVersion    int64          `json:"state_version"`
+}
+
+func (a *app) status(context.Context) int {
+	// status only reads: a corrupt file is reported, not moved aside.
+	var s state.State
+	data, err := os.ReadFile(a.cfg.StateFile)
+	if err == nil {
+		s, err = state.Decode(data)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintln(a.stderr, "extcloud-failover: state "+a.cfg.StateFile+": "+err.Error())
+		return exitRuntime
+	}
+	if s.ActiveRegion == "" {
+		s.ActiveRegion = a.cfg.Primary()
+	}
+	cloud, _ := a.cfg.Cloud(s.ActiveRegion)
+	rep := statusReport{Region: s.ActiveRegion, Cloud: cloud, Generation: s.Generation, OutageStartedAt: s.OutageStartedAt,
+		LastFailoverAt: s.LastFailoverAt, PreviousRegion: s.PreviousRegion, Pending: s.Pending, StateVersion: s.Version}
+	if !s.OutageStartedAt.IsZero() {
+		rep.OutageSeconds = time.Since(s.OutageStartedAt).Seconds()
+	}
+	if a.json {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return exitRuntime
+		}
+		return exitOK
+	}
+	w := a.stdout
+	fmt.Fprintf(w, "active region:  %s (%s)\n", rep.Region, rep.Cloud)
+	fmt.Fprintf(w, "generation:     %d\n", rep.Generation)
+	if rep.OutageStartedAt.IsZero() {
+		fmt.Fprintf(w, "outage:         none\n")
+	} else {
+		fmt.Fprintf(w, "outage:         since %s (%.0fs)\n", rep.OutageStartedAt.UTC().Format(time.RFC3339), rep.OutageSeconds)
+	}
+	if rep.LastFailoverAt.IsZero() {
+		fmt.Fprintf(w, "last failover:  never\n")
+	} else {
+		fmt.Fprintf(w, "last failover:  %s from %s\n", rep.LastFailoverAt.UTC().Format(time.RFC3339), rep.PreviousRegion)
+	}
+	if p := rep.Pending; p == nil {
+		fmt.Fprintf(w, "pending push:   none\n")
+	} else {
+		hosts := "all hosts"
+		if len(p.Hosts) > 0 {
+			hosts = fmt.Sprint(p.Hosts)
+		}
+		fmt.Fprintf(w, "pending push:   generation %d to %s, %s, %d attempts, last error: %s\n", p.Generation, p.Region, hosts, p.Attempts, p.LastError)
+	}
+	return exitOK
+}

@@ -1,0 +1,272 @@
+// Command demo shows the host checker end to end on one machine: three
+// simulated regions on loopback, a real supervisord running a demo program,
+// healthy checks, an injected outage, the failover, the new ext_cloud.env and
+// status. It leaves nothing running. Run it with `make demo`.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/extcloud-failover", "the checker binary")
+	flag.Parse()
+	if err := demo(*bin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// region is a simulated cloudlookup endpoint.
+type region struct {
+	name string
+	addr string
+	down atomic.Bool
+	srv  *http.Server
+}
+
+func startRegion(name string) (*region, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &region{name: name, addr: ln.Addr().String()}
+	r.srv = &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if r.down.Load() {
+			http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, `{"region":%q,"status":"ok"}`, name)
+	})}
+	go func() { _ = r.srv.Serve(ln) }()
+	return r, nil
+}
+
+func demo(bin string, out io.Writer) error {
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("%s missing: run `make build` first (make demo does)", bin)
+	}
+	bin, _ = filepath.Abs(bin)
+	dir, err := os.MkdirTemp("", "extcloud-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	step := func(format string, a ...any) { fmt.Fprintf(out, "\n\033[1m== "+format+"\033[0m\n", a...) }
+	var regions []*region
+	for _, n := range []string{"NAM", "EU", "APAC"} {
+		r, err := startRegion(n)
+		if err != nil {
+			return err
+		}
+		defer r.srv.Close()
+		regions = append(regions, r)
+	}
+	nam := regions[0]
+	step("three simulated regions on loopback: NAM %s, EU %s, APAC %s", regions[0].addr, regions[1].addr, regions[2].addr)
+
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		fmt.Sprintf("EXT_CLOUD_FAILOVER_LIST=NAM=%s,EU=%s,APAC=%s", regions[0].addr, regions[1].addr, regions[2].addr),
+		"CLOUDLOOKUP_URL=http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
+		"CONNECTION_KEEPALIVE_ORG_ID=demo-org",
+		"CONNECTION_KEEPALIVE_TXN_ID=demo-txn",
+		"ENV_FILE=" + filepath.Join(dir, "ext_cloud.env"),
+		"STATE_FILE=" + filepath.Join(dir, "state.json"),
+		"SUPERVISOR_PROGRAMS=demo-app",
+		"FAILOVER_THRESHOLD=5s",
+		"FAILOVER_MIN_INTERVAL=0s",
+		"PROBE_INTERVAL=1s",
+		"PROBE_TIMEOUT=1s",
+		"LATENCY_CHECK=off",
+	}
+	stopSV, svURL, err := startSupervisord(dir)
+	switch {
+	case err != nil:
+		step("supervisord not available (%v): the restart step will fail and stay pending; install Debian's supervisor package to see it", err)
+		env = append(env, "SUPERVISOR_URL=unix://"+filepath.Join(dir, "absent.sock"))
+	default:
+		defer stopSV()
+		step("supervisord running the demo program at %s", svURL)
+		env = append(env, "SUPERVISOR_URL="+svURL)
+	}
+
+	runs := 0
+	check := func(args ...string) (string, error) {
+		runs++
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		action := show(out, runs, stdout.String())
+		if stderr.Len() > 0 {
+			fmt.Fprint(out, "   stderr: ", stderr.String())
+		}
+		return action, err
+	}
+
+	step("healthy checks (every run is one process, as from a timer)")
+	for i := 0; i < 2; i++ {
+		if _, err := check(); err != nil {
+			return fmt.Errorf("healthy check: %w", err)
+		}
+	}
+
+	step("injecting an outage of NAM: it now answers 503; threshold is 5s, one check a second")
+	nam.down.Store(true)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		action, err := check()
+		if action == "failover" {
+			if err != nil {
+				fmt.Fprintf(out, "   the push did not converge (%v); it stays pending and is retried\n", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			return errors.New("no failover within 30s")
+		}
+		time.Sleep(time.Second)
+	}
+
+	step("the new ext_cloud.env")
+	data, err := os.ReadFile(filepath.Join(dir, "ext_cloud.env"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(out, indent(string(data)))
+
+	step("a check after the failover: EU is active and healthy, nothing restarts")
+	if _, err := check(); err != nil {
+		return err
+	}
+
+	step("extcloud-failover status")
+	cmd := exec.Command(bin, "status")
+	cmd.Env = env
+	status, err := cmd.CombinedOutput()
+	fmt.Fprint(out, indent(string(status)))
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	step("done: regions, supervisord and files are cleaned up")
+	return nil
+}
+
+// show prints one invocation's JSON log lines as a readable transcript and
+// returns the summary's action.
+func show(out io.Writer, n int, logs string) string {
+	action := ""
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			fmt.Fprintln(out, "   ", sc.Text())
+			continue
+		}
+		msg, _ := m["message"].(string)
+		if msg == "check complete" {
+			action, _ = m["action"].(string)
+			fmt.Fprintf(out, "#%-2d region=%v healthy=%v action=%v outage_seconds=%.1f generation=%v\n",
+				n, m["region"], m["healthy"], m["action"], num(m["outage_seconds"]), m["generation"])
+			continue
+		}
+		fmt.Fprintf(out, "    %-5v %s", m["level"], msg)
+		for _, k := range []string{"from", "to", "reason", "host", "error"} {
+			if v, ok := m[k]; ok && v != "" {
+				fmt.Fprintf(out, " %s=%v", k, v)
+			}
+		}
+		fmt.Fprintln(out)
+	}
+	return action
+}
+
+func num(v any) float64 {
+	f, _ := v.(float64)
+	return f
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") + "\n"
+}
+
+// startSupervisord runs a private supervisord with one demo program and
+// returns a stop function and its XML-RPC URL.
+func startSupervisord(dir string) (func(), string, error) {
+	path, err := exec.LookPath("supervisord")
+	if err != nil {
+		return nil, "", err
+	}
+	sock := filepath.Join(dir, "sv.sock")
+	conf := filepath.Join(dir, "supervisord.conf")
+	text := fmt.Sprintf(`[supervisord]
+nodaemon=true
+logfile=%[1]s/supervisord.log
+pidfile=%[1]s/supervisord.pid
+childlogdir=%[1]s
+
+[unix_http_server]
+file=%[2]s
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[program:demo-app]
+command=/bin/sh -c 'exec sleep 3600'
+startsecs=0
+autostart=true
+stopwaitsecs=2
+`, dir, sock)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		return nil, "", err
+	}
+	cmd := exec.Command(path, "-c", conf)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return stop, "unix://" + sock, nil
+		}
+		if ctx.Err() != nil {
+			stop()
+			return nil, "", errors.New("supervisord did not open its socket within 10s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
