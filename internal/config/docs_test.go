@@ -1,0 +1,70 @@
+package config
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the table in docs/configuration.md")
+
+const (
+	tableBegin = "<!-- table:begin (generated: go test ./internal/config -run TestDocsTable -update) -->\n"
+	tableEnd   = "<!-- table:end -->\n"
+)
+
+// TestDocsTable keeps docs/configuration.md's table in step with the
+// variables Load reads.
+func TestDocsTable(t *testing.T) {
+	path := filepath.Join("..", "..", "docs", "configuration.md")
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, rest, ok := strings.Cut(string(doc), tableBegin)
+	_, after, ok2 := strings.Cut(rest, tableEnd)
+	if !ok || !ok2 {
+		t.Fatalf("%s: table markers missing", path)
+	}
+	var table bytes.Buffer
+	markdownTable(&table)
+	want := before + tableBegin + table.String() + tableEnd + after
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if string(doc) != want {
+		t.Errorf("%s is out of date; run: go test ./internal/config -run TestDocsTable -update", path)
+	}
+	for _, v := range variables {
+		if !strings.Contains(string(doc), "| `"+v.env+"` |") {
+			t.Errorf("%s does not list %s", path, v.env)
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	Usage(&b)
+	out := b.String()
+	for _, v := range variables {
+		if !strings.Contains(out, "(env "+v.env+")") || !strings.Contains(out, dashed(v.flagName())) {
+			t.Errorf("Usage does not list %s / %s", v.env, dashed(v.flagName()))
+		}
+	}
+	for _, want := range []string{
+		"  -r, --region, --ext-cloud-region REGION  (env EXT_CLOUD_REGION)\n",
+		"  --probe-timeout DURATION  (env PROBE_TIMEOUT)\n        deadline of one probe; less than CHECK_TIMEOUT (default 5s)\n",
+		"  --dry-run  (env DRY_RUN)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Usage lacks %q; got:\n%s", want, out)
+		}
+	}
+}

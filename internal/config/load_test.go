@@ -1,0 +1,451 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// maxErrorLen bounds any error line, whatever the input.
+const maxErrorLen = 512
+
+// checkErrorLine asserts err is a one-line *Error of bounded length whose
+// text starts with its Field.
+func checkErrorLine(t *testing.T, err error) *Error {
+	t.Helper()
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v (%T) is not a *config.Error", err, err)
+	}
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\n\r\x00") {
+		t.Errorf("error is not one line: %q", msg)
+	}
+	if len(msg) > maxErrorLen {
+		t.Errorf("error is %d bytes, want at most %d: %.200q", len(msg), maxErrorLen, msg)
+	}
+	if !strings.HasPrefix(msg, ce.Field+": ") || ce.Field == "" {
+		t.Errorf("error %q does not start with its field %q", msg, ce.Field)
+	}
+	return ce
+}
+
+func TestLoadErrors(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, tc := range errorCases() {
+		if seen[tc.name] {
+			t.Fatalf("duplicate case name %q", tc.name)
+		}
+		seen[tc.name] = true
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, _, err := Load(tc.args, tc.lookup(), nil)
+			if err == nil {
+				t.Fatalf("Load succeeded with %+v, want error %q", c, tc.want)
+			}
+			if got := err.Error(); got != tc.want {
+				t.Errorf("error\n got: %s\nwant: %s", got, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error shows a secret: %s", err)
+			}
+			checkErrorLine(t, err)
+		})
+	}
+}
+
+// TestEveryVariableHasABadCase keeps the golden table complete: each
+// variable that can be wrong has at least one case naming it.
+func TestEveryVariableHasABadCase(t *testing.T) {
+	t.Parallel()
+	named := map[string]bool{}
+	for _, tc := range errorCases() {
+		field, _, _ := strings.Cut(tc.want, ":")
+		named[field] = true
+	}
+	for _, v := range variables {
+		if !named[v.env] && !named[dashed(v.flagName())] {
+			t.Errorf("no bad-value case pins an error for %s", v.env)
+		}
+	}
+}
+
+func TestFromEnvErrorsMatchLoad(t *testing.T) {
+	t.Parallel()
+	for _, tc := range errorCases() {
+		if len(tc.args) > 0 {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := FromEnv(tc.lookup())
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("FromEnv error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, rest, err := Load(nil, mapEnv(validEnv()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != 0 {
+		t.Errorf("rest = %q, want none", rest)
+	}
+	want := &Config{
+		Regions: []Region{
+			{Name: "NAM", Cloud: "nam.example.com"},
+			{Name: "EU", Cloud: "eu.example.com"},
+			{Name: "APAC", Cloud: "apac.example.com"},
+		},
+		OrgID:               "org-1",
+		TxnID:               "txn-1",
+		CloudlookupURL:      "https://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
+		ProbeTimeout:        5 * time.Second,
+		ProbeInterval:       10 * time.Second,
+		FailoverThreshold:   4 * time.Minute,
+		FailoverMinInterval: 10 * time.Minute,
+		CheckTimeout:        30 * time.Second,
+		StateFile:           "/opt/application/tmp/extcloud-failover.state.json",
+		StateKey:            "extcloud-failover",
+		EnvFile:             "/opt/application/tmp/ext_cloud.env",
+		SupervisorURLs:      []string{"unix:///var/run/supervisor.sock"},
+		PushConcurrency:     16,
+		SSMMaxConcurrency:   "50",
+		SSMMaxErrors:        "100%",
+		LatencyCheck:        "on-failure",
+		LatencyTimeout:      3 * time.Second,
+		LatencyInterval:     5 * time.Minute,
+		DDSite:              "datadoghq.com",
+		DDService:           "extcloud-failover",
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("defaults\n got: %+v\nwant: %+v", c, want)
+	}
+	if got := c.Primary(); got != "NAM" {
+		t.Errorf("Primary() = %q, want NAM (the first region)", got)
+	}
+}
+
+// TestEverySetting sets every variable from the environment and checks the
+// field it lands in.
+func TestEverySetting(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"EXT_CLOUD_FAILOVER_LIST":     "EU=https://eu.example.com/base,NAM=nam.example.com:8443",
+		"EXT_CLOUD_REGION":            "NAM",
+		"CONNECTION_KEEPALIVE_ORG_ID": "org:1",
+		"CONNECTION_KEEPALIVE_TXN_ID": "txn.1",
+		"CLOUDLOOKUP_URL":             "https://{cloud}/lookup?o={org_id}&t={txn_id}&r={region}",
+		"PROBE_TIMEOUT":               "2s",
+		"PROBE_INTERVAL":              "15s",
+		"PROBE_EXPECT":                `"status":"ok"`,
+		"PROBE_INSECURE_SKIP_VERIFY":  "false",
+		"FAILOVER_THRESHOLD":          "90s",
+		"FAILOVER_MIN_INTERVAL":       "0",
+		"CHECK_TIMEOUT":               "20s",
+		"ENV_FILE":                    "/srv/app/ext_cloud.env",
+		"STATE_FILE":                  "/var/lib/extcloud/state.json",
+		"STATE_TABLE":                 "failover-state",
+		"STATE_KEY":                   "prod:app",
+		"SUPERVISOR_URL":              "unix:///run/a.sock, http://127.0.0.1:9001/RPC2",
+		"SUPERVISOR_USERNAME":         "admin",
+		"SUPERVISOR_PASSWORD":         "s3cret",
+		"SUPERVISOR_PROGRAMS":         "app,web:*,worker:w1",
+		"PUSH_CONCURRENCY":            "4",
+		"SSM_TARGETS":                 "tag:Role=app,i-0123456789abcdef0,mi-0123456789abcdef0",
+		"SSM_MAX_CONCURRENCY":         "10%",
+		"SSM_MAX_ERRORS":              "0",
+		"LATENCY_CHECK":               "always",
+		"LATENCY_SERVER":              "http://speedtest.example.com:8080/upload.php",
+		"LATENCY_TIMEOUT":             "1s",
+		"LATENCY_INTERVAL":            "1m",
+		"WITNESS_URL":                 "https://witness.example.com/",
+		"DD_API_KEY":                  "0123456789abcdef",
+		"DD_SITE":                     "datadoghq.eu",
+		"DD_SERVICE":                  "failover",
+		"DD_LOGS_INTAKE_URL":          "http://127.0.0.1:9999/v1/input",
+		"DD_AGENT_HOST":               "127.0.0.1:8125",
+		"DD_DOGSTATSD_URL":            "unix:///var/run/datadog/dsd.socket",
+		"DD_TAGS":                     "env:prod team:sre,app:x",
+		"DRY_RUN":                     "1",
+	}
+	for _, v := range variables {
+		if _, ok := env[v.env]; !ok {
+			t.Fatalf("test does not set %s", v.env)
+		}
+	}
+	c, err := FromEnv(mapEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Regions:                 []Region{{Name: "EU", Cloud: "https://eu.example.com/base"}, {Name: "NAM", Cloud: "nam.example.com:8443"}},
+		Region:                  "NAM",
+		OrgID:                   "org:1",
+		TxnID:                   "txn.1",
+		CloudlookupURL:          "https://{cloud}/lookup?o={org_id}&t={txn_id}&r={region}",
+		ProbeTimeout:            2 * time.Second,
+		ProbeExpect:             `"status":"ok"`,
+		ProbeInterval:           15 * time.Second,
+		FailoverThreshold:       90 * time.Second,
+		FailoverMinInterval:     0,
+		CheckTimeout:            20 * time.Second,
+		StateFile:               "/var/lib/extcloud/state.json",
+		StateTable:              "failover-state",
+		StateKey:                "prod:app",
+		EnvFile:                 "/srv/app/ext_cloud.env",
+		SupervisorURLs:          []string{"unix:///run/a.sock", "http://127.0.0.1:9001/RPC2"},
+		SupervisorUsername:      "admin",
+		SupervisorPassword:      "s3cret",
+		SupervisorPrograms:      []string{"app", "web:*", "worker:w1"},
+		PushConcurrency:         4,
+		SSMTargets:              []SSMTarget{{TagKey: "Role", TagValue: "app"}, {InstanceID: "i-0123456789abcdef0"}, {InstanceID: "mi-0123456789abcdef0"}},
+		SSMMaxConcurrency:       "10%",
+		SSMMaxErrors:            "0",
+		LatencyCheck:            "always",
+		LatencyServer:           "http://speedtest.example.com:8080/upload.php",
+		LatencyTimeout:          time.Second,
+		LatencyInterval:         time.Minute,
+		WitnessURL:              "https://witness.example.com/",
+		DDAPIKey:                "0123456789abcdef",
+		DDSite:                  "datadoghq.eu",
+		DDService:               "failover",
+		DDLogsIntakeURL:         "http://127.0.0.1:9999/v1/input",
+		DDAgentHost:             "127.0.0.1:8125",
+		DDDogstatsdURL:          "unix:///var/run/datadog/dsd.socket",
+		DDTags:                  "env:prod team:sre,app:x",
+		DryRun:                  true,
+		ProbeInsecureSkipVerify: false,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("config\n got: %+v\nwant: %+v", c, want)
+	}
+	if err := c.ValidateHost(); err != nil {
+		t.Errorf("ValidateHost: %v", err)
+	}
+	if err := c.ValidateLambda(); err != nil {
+		t.Errorf("ValidateLambda: %v", err)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	t.Parallel()
+	env := validEnv()
+	env["PROBE_TIMEOUT"] = "7s"
+	env["FAILOVER_THRESHOLD"] = "2m"
+	env["EXT_CLOUD_REGION"] = "EU"
+	env["SUPERVISOR_PROGRAMS"] = "from-env"
+	env["PUSH_CONCURRENCY"] = "8"
+	tests := []struct {
+		name  string
+		args  []string
+		check func(*Config) bool
+		what  string
+	}{
+		{"env over default", nil, func(c *Config) bool { return c.ProbeTimeout == 7*time.Second && c.FailoverThreshold == 2*time.Minute }, "PROBE_TIMEOUT 7s, FAILOVER_THRESHOLD 2m"},
+		{"flag over env", []string{"--probe-timeout=3s", "--failover-threshold", "1m"}, func(c *Config) bool { return c.ProbeTimeout == 3*time.Second && c.FailoverThreshold == time.Minute }, "3s, 1m"},
+		{"flag over default", []string{"--latency-check=off"}, func(c *Config) bool { return c.LatencyCheck == LatencyOff }, "latency off"},
+		{"list flag over env", []string{"--supervisor-programs=a,b"}, func(c *Config) bool { return reflect.DeepEqual(c.SupervisorPrograms, []string{"a", "b"}) }, "programs a,b"},
+		{"empty flag means default", []string{"--push-concurrency="}, func(c *Config) bool { return c.PushConcurrency == 16 }, "push concurrency 16"},
+		{"last flag wins", []string{"--push-concurrency=2", "--push-concurrency=3"}, func(c *Config) bool { return c.PushConcurrency == 3 }, "push concurrency 3"},
+		{"region from env", nil, func(c *Config) bool { return c.Region == "EU" && c.Primary() == "EU" }, "region EU"},
+		{"-r over env", []string{"-r", "APAC"}, func(c *Config) bool { return c.Primary() == "APAC" }, "region APAC"},
+		{"--region over env", []string{"--region=NAM"}, func(c *Config) bool { return c.Primary() == "NAM" }, "region NAM"},
+		{"--ext-cloud-region over env", []string{"--ext-cloud-region", "APAC"}, func(c *Config) bool { return c.Primary() == "APAC" }, "region APAC"},
+		{"-r then --region", []string{"-r", "APAC", "--region", "NAM"}, func(c *Config) bool { return c.Primary() == "NAM" }, "region NAM"},
+		{"bare bool flag", []string{"--dry-run"}, func(c *Config) bool { return c.DryRun }, "dry run"},
+		{"bool flag false", []string{"--dry-run=false"}, func(c *Config) bool { return !c.DryRun }, "no dry run"},
+		{"single dash long flag", []string{"-state-key=k1"}, func(c *Config) bool { return c.StateKey == "k1" }, "state key k1"},
+		{"state file follows env file flag", []string{"--env-file=/srv/x/app.env"}, func(c *Config) bool { return c.StateFile == "/srv/x/extcloud-failover.state.json" }, "state file next to env file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, _, err := Load(tc.args, mapEnv(env), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Errorf("Load(%q): got %+v, want %s", tc.args, c, tc.what)
+			}
+		})
+	}
+}
+
+func TestFlagFieldNames(t *testing.T) {
+	t.Parallel()
+	env := validEnv()
+	env["PROBE_TIMEOUT"] = "bad"
+	// The flag replaces the bad environment value entirely.
+	if _, _, err := Load([]string{"--probe-timeout=1s"}, mapEnv(env), nil); err != nil {
+		t.Fatalf("flag should override the bad environment value: %v", err)
+	}
+	_, _, err := Load(nil, mapEnv(env), nil)
+	if ce := checkErrorLine(t, err); ce.Field != "PROBE_TIMEOUT" {
+		t.Errorf("Field = %q, want PROBE_TIMEOUT", ce.Field)
+	}
+	_, _, err = Load([]string{"-probe-timeout=x"}, mapEnv(validEnv()), nil)
+	if ce := checkErrorLine(t, err); ce.Field != "--probe-timeout" {
+		t.Errorf("Field = %q, want --probe-timeout", ce.Field)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"-h", "--help", "-help"} {
+		t.Run(arg, func(t *testing.T) {
+			t.Parallel()
+			// Help wins even when the configuration is bad.
+			_, _, err := Load([]string{arg}, mapEnv(nil), nil)
+			if !errors.Is(err, flag.ErrHelp) {
+				t.Errorf("Load(%s) error = %v, want flag.ErrHelp", arg, err)
+			}
+		})
+	}
+}
+
+func TestExtraFlagsAndPositional(t *testing.T) {
+	t.Parallel()
+	var asJSON bool
+	var to string
+	extra := func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		fs.StringVar(&to, "to", "", "target region")
+	}
+	c, rest, err := Load([]string{"--json", "--to", "EU", "--dry-run", "status", "more"}, mapEnv(validEnv()), extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !asJSON || to != "EU" || !c.DryRun {
+		t.Errorf("json=%v to=%q dry-run=%v, want true, EU, true", asJSON, to, c.DryRun)
+	}
+	if !reflect.DeepEqual(rest, []string{"status", "more"}) {
+		t.Errorf("rest = %q, want [status more]", rest)
+	}
+
+	_, _, err = Load([]string{"--json=maybe"}, mapEnv(validEnv()), extra)
+	if ce := checkErrorLine(t, err); err.Error() != `--json: "maybe" is not a boolean (want true or false)` {
+		t.Errorf("error = %q (field %q)", err, ce.Field)
+	}
+	_, _, err = Load([]string{"--json=" + big}, mapEnv(validEnv()), extra)
+	checkErrorLine(t, err)
+}
+
+func TestNilLookupIsEmptyEnvironment(t *testing.T) {
+	t.Parallel()
+	_, err := FromEnv(nil)
+	want := "EXT_CLOUD_FAILOVER_LIST: empty (want REGION=CLOUD,... e.g. NAM=nam.example.com,EU=eu.example.com)"
+	if err == nil || err.Error() != want {
+		t.Errorf("FromEnv(nil) error = %v, want %q", err, want)
+	}
+	c, _, err := Load([]string{"--ext-cloud-failover-list=NAM=127.0.0.1:1", "--cloudlookup-url=http://{cloud}/"}, nil, nil)
+	if err != nil || c.Primary() != "NAM" {
+		t.Errorf("Load with flags only: %v, %+v", err, c)
+	}
+}
+
+func TestLoopbackInsecure(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		list string
+		ok   bool
+	}{
+		{"NAM=127.0.0.1:8443,EU=localhost:9443,APAC=127.1.2.3", true},
+		{"NAM=https://127.0.0.1:8443/nam,EU=LOCALHOST", true},
+		{"NAM=127.0.0.1:8443,EU=10.0.0.1", false},
+		{"NAM=localhost.example.com", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.list, func(t *testing.T) {
+			t.Parallel()
+			env := validEnv()
+			env["EXT_CLOUD_FAILOVER_LIST"] = tc.list
+			env["PROBE_INSECURE_SKIP_VERIFY"] = "true"
+			c, err := FromEnv(mapEnv(env))
+			if (err == nil) != tc.ok {
+				t.Fatalf("FromEnv: %v, want ok=%v", err, tc.ok)
+			}
+			if tc.ok && !c.ProbeInsecureSkipVerify {
+				t.Error("ProbeInsecureSkipVerify not set")
+			}
+		})
+	}
+}
+
+// TestHostileInputsRefused sends each hostile value to each variable that
+// ends up in a file or a shell.
+func TestHostileInputsRefused(t *testing.T) {
+	t.Parallel()
+	hostile := map[string]string{
+		"newline": "a\nb", "command substitution": "$(id)", "variable": "$HOME", "backtick": "`id`",
+		"single quote": "a'b", "double quote": `a"b`, "space": "a b", "semicolon": "a;b",
+		"pipe": "a|b", "ampersand": "a&b", "NUL": "a\x00b", "non-UTF-8": "a\xffb", "tab": "a\tb",
+		"1 MB": strings.Repeat("a$", 1<<19),
+	}
+	wrap := map[string]func(string) string{
+		"EXT_CLOUD_FAILOVER_LIST":     func(s string) string { return "NAM=" + s },
+		"EXT_CLOUD_FAILOVER_LIST ":    func(s string) string { return "N" + s + "=nam.example.com" },
+		"EXT_CLOUD_REGION":            func(s string) string { return "NAM" + s },
+		"CONNECTION_KEEPALIVE_ORG_ID": func(s string) string { return s },
+		"CONNECTION_KEEPALIVE_TXN_ID": func(s string) string { return s },
+		"SUPERVISOR_PROGRAMS":         func(s string) string { return "app" + s },
+		"ENV_FILE":                    func(s string) string { return "/opt/" + s },
+		"STATE_FILE":                  func(s string) string { return "/opt/" + s },
+		"STATE_KEY":                   func(s string) string { return s },
+		"SSM_TARGETS":                 func(s string) string { return "tag:Role=" + s },
+	}
+	for env, w := range wrap {
+		for hname, h := range hostile {
+			t.Run(strings.TrimSpace(env)+"/"+hname, func(t *testing.T) {
+				t.Parallel()
+				vars := validEnv()
+				vars[strings.TrimSpace(env)] = w(h)
+				c, _, err := Load(nil, mapEnv(vars), nil)
+				if err == nil {
+					t.Fatalf("accepted: %+v", c)
+				}
+				ce := checkErrorLine(t, err)
+				if ce.Field != strings.TrimSpace(env) {
+					t.Errorf("Field = %q, want %s", ce.Field, strings.TrimSpace(env))
+				}
+			})
+		}
+	}
+}
+
+// TestSecretValuesNeverShown sets each secret to bad values and checks the
+// error does not echo them.
+func TestSecretValuesNeverShown(t *testing.T) {
+	t.Parallel()
+	secrets := 0
+	for _, v := range variables {
+		if !v.secret {
+			continue
+		}
+		secrets++
+		for _, bad := range []string{"hunter2 x", "hunter2\n", "hunter2\xff", strings.Repeat("hunter2", 20000)} {
+			env := validEnv()
+			env[v.env] = bad
+			_, err := FromEnv(mapEnv(env))
+			if err == nil {
+				t.Errorf("%s=%.20q accepted", v.env, bad)
+				continue
+			}
+			checkErrorLine(t, err)
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("%s: error shows the secret: %s", v.env, err)
+			}
+		}
+	}
+	if secrets != 2 {
+		t.Errorf("%d secret variables, want 2 (DD_API_KEY, SUPERVISOR_PASSWORD)", secrets)
+	}
+}

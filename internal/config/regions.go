@@ -1,0 +1,152 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Primary returns the region active when there is no state yet:
+// EXT_CLOUD_REGION, else the first region of the list.
+func (c *Config) Primary() string {
+	if c.Region != "" {
+		return c.Region
+	}
+	if len(c.Regions) > 0 {
+		return c.Regions[0].Name
+	}
+	return ""
+}
+
+// Cloud returns region's cloud and whether region is in the list.
+func (c *Config) Cloud(region string) (string, bool) {
+	for _, r := range c.Regions {
+		if r.Name == region {
+			return r.Cloud, true
+		}
+	}
+	return "", false
+}
+
+// FailoverOrder returns the failover candidates when active is down: the
+// list rotated to start just after active, without active. An active region
+// that is not in the list gives the whole list in preference order.
+func (c *Config) FailoverOrder(active string) []Region {
+	for i, r := range c.Regions {
+		if r.Name == active {
+			out := make([]Region, 0, len(c.Regions)-1)
+			out = append(out, c.Regions[i+1:]...)
+			return append(out, c.Regions[:i]...)
+		}
+	}
+	return append([]Region(nil), c.Regions...)
+}
+
+// ProbeURL fills CLOUDLOOKUP_URL for r. {region}, {org_id} and {txn_id} are
+// query-escaped. {cloud} is r.Cloud as given when the cloud is host[:port].
+// When the cloud is a base URL (http://127.0.0.1:8080/nam), it replaces a
+// leading "{cloud}", "http://{cloud}" or "https://{cloud}" of the template
+// whole, keeping its own scheme and path; elsewhere {cloud} is its
+// host[:port]. Clouds are validated by Load, so they need no escaping.
+func (c *Config) ProbeURL(r Region) string {
+	t := c.CloudlookupURL
+	cloud, prefix := r.Cloud, ""
+	if _, rest, isURL := strings.Cut(r.Cloud, "://"); isURL {
+		for _, lead := range []string{"{cloud}", "http://{cloud}", "https://{cloud}"} {
+			if after, ok := strings.CutPrefix(t, lead); ok {
+				prefix, t = strings.TrimSuffix(r.Cloud, "/"), after
+				break
+			}
+		}
+		cloud, _, _ = strings.Cut(rest, "/")
+	}
+	return prefix + strings.NewReplacer(
+		"{cloud}", cloud,
+		"{region}", url.QueryEscape(r.Name),
+		"{org_id}", url.QueryEscape(c.OrgID),
+		"{txn_id}", url.QueryEscape(c.TxnID),
+	).Replace(t)
+}
+
+// probeHost returns the host name a probe URL connects to, or "" when it
+// does not parse.
+func probeHost(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return p.Hostname()
+}
+
+// Secrets returns the non-empty secret values, for log redaction:
+// DD_API_KEY, SUPERVISOR_PASSWORD and passwords in the user info of
+// SUPERVISOR_URL, CLOUDLOOKUP_URL, LATENCY_SERVER, WITNESS_URL and
+// DD_LOGS_INTAKE_URL, both decoded and as written.
+func (c *Config) Secrets() []string {
+	var out []string
+	add := func(s string) {
+		if s != "" && !contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	add(c.DDAPIKey)
+	add(c.SupervisorPassword)
+	urls := append([]string{c.CloudlookupURL, c.LatencyServer, c.WitnessURL, c.DDLogsIntakeURL}, c.SupervisorURLs...)
+	for _, s := range urls {
+		add(urlPassword(s, false))
+		add(urlPassword(s, true))
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// urlPassword returns the password in s's user info, decoded or as written.
+func urlPassword(s string, raw bool) string {
+	_, _, pw, _ := userinfo(s)
+	if raw {
+		return pw
+	}
+	if dec, err := url.PathUnescape(pw); err == nil {
+		return dec
+	}
+	return pw
+}
+
+// ValidateHost checks what the host command needs beyond Load: an env file,
+// a state file, at least one supervisord and the programs to restart.
+func (c *Config) ValidateHost() error {
+	switch {
+	case c.EnvFile == "":
+		return errorf("ENV_FILE", "required on the host (e.g. %s)", DefaultEnvFile)
+	case c.StateFile == "":
+		return errorf("STATE_FILE", "required on the host (e.g. /opt/application/tmp/%s)", StateFileName)
+	case len(c.SupervisorURLs) == 0:
+		return errorf("SUPERVISOR_URL", "required on the host (e.g. %s)", DefaultSupervisorURL)
+	case len(c.SupervisorPrograms) == 0:
+		return errorf("SUPERVISOR_PROGRAMS", "required on the host (the supervisord programs to restart, e.g. app or web:*)")
+	}
+	return nil
+}
+
+// ValidateLambda checks what the Lambda function needs beyond FromEnv: the
+// DynamoDB table and the SSM targets.
+func (c *Config) ValidateLambda() error {
+	switch {
+	case c.StateTable == "":
+		return errorf("STATE_TABLE", "required for Lambda (the DynamoDB table, e.g. extcloud-failover-state)")
+	case c.StateKey == "":
+		return errorf("STATE_KEY", "required for Lambda (e.g. %s)", DefaultStateKey)
+	case len(c.SSMTargets) == 0:
+		return errorf("SSM_TARGETS", "required for Lambda (tag:Key=Value or instance IDs, e.g. tag:Role=app)")
+	case c.EnvFile == "":
+		return errorf("ENV_FILE", "required for Lambda: the path on the hosts (e.g. %s)", DefaultEnvFile)
+	}
+	return nil
+}
