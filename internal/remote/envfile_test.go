@@ -1,0 +1,312 @@
+package remote
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestRender(t *testing.T) {
+	got := string(Render(Target{Region: "EU", Cloud: "eu.cloud.example", Generation: 7}))
+	want := "# Written by extcloud-failover; do not edit. Generation 7, region EU.\n" +
+		"EXT_CLOUD=eu.cloud.example\n" +
+		"EXT_CLOUD_REGION=EU\n" +
+		"EXT_CLOUD_GENERATION=7\n"
+	if got != want {
+		t.Errorf("Render() =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want EnvFile
+	}{
+		{
+			name: "rendered",
+			in:   string(Render(Target{Region: "APAC", Cloud: "ap.example:443", Generation: 3})),
+			want: EnvFile{Cloud: "ap.example:443", Region: "APAC", Generation: 3},
+		},
+		{
+			name: "hand edited",
+			in: "# my notes\r\n\n  export EXT_CLOUD = \"nam.example\" \r\n" +
+				"EXT_CLOUD_REGION='NAM'\nDEBUG=1\nEMPTY=\nURL=https://x/?a=b\n",
+			want: EnvFile{Cloud: "nam.example", Region: "NAM",
+				Vars: map[string]string{"DEBUG": "1", "EMPTY": "", "URL": "https://x/?a=b"}},
+		},
+		{
+			name: "generation missing means 0",
+			in:   "EXT_CLOUD=c\nEXT_CLOUD_REGION=EU\n",
+			want: EnvFile{Cloud: "c", Region: "EU"},
+		},
+		{
+			name: "later key wins",
+			in:   "EXT_CLOUD_REGION=EU\nEXT_CLOUD_REGION=NAM\n",
+			want: EnvFile{Region: "NAM"},
+		},
+		{name: "empty", in: "", want: EnvFile{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse([]byte(tt.in))
+			if err != nil {
+				t.Fatalf("Parse() error: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Parse() = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"no equals", "EXT_CLOUD=c\nhello\n", `line 2: missing "=" (want KEY=VALUE)`},
+		{"bad key", "# c\n\n1X=2\n", `line 3: bad key "1X" (want letters, digits and _)`},
+		{"empty key", "=v", `line 1: bad key "" (want letters, digits and _)`},
+		{"key with space", "A B=1", `line 1: bad key "A B" (want letters, digits and _)`},
+		{"bad generation", "EXT_CLOUD_GENERATION=two", `line 1: EXT_CLOUD_GENERATION="two" (want a whole number, 0 or more)`},
+		{"negative generation", "\nEXT_CLOUD_GENERATION=-1", `line 2: EXT_CLOUD_GENERATION="-1" (want a whole number, 0 or more)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.in))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Parse() error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateTarget(t *testing.T) {
+	tests := []struct {
+		name string
+		t    Target
+		ok   bool
+	}{
+		{"good", Target{Region: "EU_2", Cloud: "eu-1.example.com:443/x_y", Generation: 1}, true},
+		{"zero generation", Target{Region: "EU", Cloud: "c"}, true},
+		{"empty cloud", Target{Region: "EU"}, false},
+		{"cloud with newline", Target{Region: "EU", Cloud: "c\nEXT_CLOUD_REGION=NAM"}, false},
+		{"cloud with space", Target{Region: "EU", Cloud: "c d"}, false},
+		{"cloud with quote", Target{Region: "EU", Cloud: "c'"}, false},
+		{"lower-case region", Target{Region: "eu", Cloud: "c"}, false},
+		{"region starts with digit", Target{Region: "1EU", Cloud: "c"}, false},
+		{"empty region", Target{Cloud: "c"}, false},
+		{"negative generation", Target{Region: "EU", Cloud: "c", Generation: -1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateTarget(tt.t)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ValidateTarget(%+v) = %v, want ok=%t", tt.t, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidTarget) {
+				t.Errorf("error %v does not wrap ErrInvalidTarget", err)
+			}
+		})
+	}
+}
+
+func TestReadEnvFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Run("missing", func(t *testing.T) {
+		_, err := ReadEnvFile(filepath.Join(dir, "nope.env"))
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("ReadEnvFile() error = %v, want fs.ErrNotExist", err)
+		}
+	})
+	t.Run("bad line names file and line", func(t *testing.T) {
+		p := filepath.Join(dir, "bad.env")
+		writeTestFile(t, p, "EXT_CLOUD=c\noops\n")
+		_, err := ReadEnvFile(p)
+		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "line 2") {
+			t.Fatalf("ReadEnvFile() error = %v, want the path and line 2", err)
+		}
+	})
+	t.Run("written", func(t *testing.T) {
+		p := filepath.Join(dir, "ok.env")
+		want := Target{Region: "EU", Cloud: "eu.example", Generation: 4}
+		if _, err := WriteEnvFile(p, want); err != nil {
+			t.Fatal(err)
+		}
+		e, err := ReadEnvFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Target() != want {
+			t.Errorf("ReadEnvFile() target = %+v, want %+v", e.Target(), want)
+		}
+	})
+}
+
+func TestWriteEnvFile(t *testing.T) {
+	eu := Target{Region: "EU", Cloud: "eu.example", Generation: 2}
+	nam := Target{Region: "NAM", Cloud: "nam.example", Generation: 3}
+
+	t.Run("create, unchanged, change", func(t *testing.T) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "ext_cloud.env")
+		changed, err := WriteEnvFile(p, eu)
+		if err != nil || !changed {
+			t.Fatalf("first write = %t, %v; want true, nil", changed, err)
+		}
+		before := statTest(t, p)
+		changed, err = WriteEnvFile(p, eu)
+		if err != nil || changed {
+			t.Fatalf("same target = %t, %v; want false, nil", changed, err)
+		}
+		if after := statTest(t, p); !os.SameFile(before, after) {
+			t.Error("same target replaced the file")
+		}
+		changed, err = WriteEnvFile(p, nam)
+		if err != nil || !changed {
+			t.Fatalf("new target = %t, %v; want true, nil", changed, err)
+		}
+		if got := readTestFile(t, p); got != string(Render(nam)) {
+			t.Errorf("file = %q, want %q", got, Render(nam))
+		}
+		if after := statTest(t, p); os.SameFile(before, after) {
+			t.Error("new target did not replace the file by rename")
+		}
+		assertOnlyFiles(t, dir, "ext_cloud.env")
+	})
+
+	t.Run("mode 0644 even over a 0600 file", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "ext_cloud.env")
+		writeTestFile(t, p, "EXT_CLOUD=old\n")
+		if err := os.Chmod(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := WriteEnvFile(p, eu); err != nil {
+			t.Fatal(err)
+		}
+		if mode := statTest(t, p).Mode().Perm(); mode != 0o644 {
+			t.Errorf("mode = %v, want 0644", mode)
+		}
+	})
+
+	t.Run("stale generation refused", func(t *testing.T) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "ext_cloud.env")
+		if _, err := WriteEnvFile(p, nam); err != nil {
+			t.Fatal(err)
+		}
+		changed, err := WriteEnvFile(p, eu)
+		if !errors.Is(err, ErrStaleGeneration) || changed {
+			t.Fatalf("older generation = %t, %v; want false, ErrStaleGeneration", changed, err)
+		}
+		if want := "holds generation 3, refusing generation 2"; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+		if got := readTestFile(t, p); got != string(Render(nam)) {
+			t.Errorf("stale write changed the file to %q", got)
+		}
+		assertOnlyFiles(t, dir, "ext_cloud.env")
+	})
+
+	t.Run("same generation other target is written", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "ext_cloud.env")
+		if _, err := WriteEnvFile(p, eu); err != nil {
+			t.Fatal(err)
+		}
+		other := Target{Region: "APAC", Cloud: "ap.example", Generation: eu.Generation}
+		if changed, err := WriteEnvFile(p, other); err != nil || !changed {
+			t.Fatalf("same generation = %t, %v; want true, nil", changed, err)
+		}
+	})
+
+	t.Run("unparseable file is replaced", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "ext_cloud.env")
+		writeTestFile(t, p, "EXT_CLOUD_GENERATION=99\ngarbage\n")
+		if changed, err := WriteEnvFile(p, eu); err != nil || !changed {
+			t.Fatalf("write = %t, %v; want true, nil", changed, err)
+		}
+	})
+
+	t.Run("directory in place", func(t *testing.T) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "ext_cloud.env")
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		changed, err := WriteEnvFile(p, eu)
+		if err == nil || changed || !strings.Contains(err.Error(), p+": is a directory") {
+			t.Fatalf("write = %t, %v; want an error saying it is a directory", changed, err)
+		}
+		if !statTest(t, p).IsDir() {
+			t.Error("directory was replaced")
+		}
+		assertOnlyFiles(t, dir, "ext_cloud.env")
+	})
+
+	t.Run("missing parent folder", func(t *testing.T) {
+		parent := filepath.Join(t.TempDir(), "missing")
+		p := filepath.Join(parent, "ext_cloud.env")
+		_, err := WriteEnvFile(p, eu)
+		if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "parent folder "+parent) {
+			t.Fatalf("write error = %v, want one naming the parent folder", err)
+		}
+		if _, err := os.Stat(parent); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("parent folder was created: %v", err)
+		}
+	})
+
+	t.Run("invalid target", func(t *testing.T) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "ext_cloud.env")
+		_, err := WriteEnvFile(p, Target{Region: "EU", Cloud: "x\nEXT_CLOUD_REGION=NAM"})
+		if !errors.Is(err, ErrInvalidTarget) {
+			t.Fatalf("write error = %v, want ErrInvalidTarget", err)
+		}
+		assertOnlyFiles(t, dir)
+	})
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readTestFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func statTest(t *testing.T, path string) os.FileInfo {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi
+}
+
+// assertOnlyFiles fails unless dir holds exactly names (no temp files left).
+func assertOnlyFiles(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, ",") != strings.Join(names, ",") {
+		t.Errorf("%s holds %q, want %q", dir, got, names)
+	}
+}

@@ -1,0 +1,505 @@
+package remote
+
+import (
+	"context"
+	_ "embed" // push.sh
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
+)
+
+// pushScript is the body of the script SSM runs on each host; SSMScript
+// prepends the validated values it needs.
+//
+//go:embed push.sh
+var pushScript string
+
+// SSMAPI is the part of the SSM API the SSM pusher uses; *ssm.Client
+// satisfies it.
+type SSMAPI interface {
+	SendCommand(ctx context.Context, in *ssm.SendCommandInput, optFns ...func(*ssm.Options)) (*ssm.SendCommandOutput, error)
+	ListCommandInvocations(ctx context.Context, in *ssm.ListCommandInvocationsInput, optFns ...func(*ssm.Options)) (*ssm.ListCommandInvocationsOutput, error)
+	GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, optFns ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error)
+}
+
+// SSMTarget selects hosts: a tag (TagKey, TagValue) or one InstanceID.
+type SSMTarget struct {
+	TagKey     string
+	TagValue   string
+	InstanceID string
+}
+
+// SSMConfig configures an SSM pusher. Zero fields take the documented
+// defaults.
+type SSMConfig struct {
+	// Targets are the hosts a push without explicit hosts goes to.
+	Targets []SSMTarget
+	// EnvFile is the env file's absolute path on the hosts; it must match
+	// ^/[A-Za-z0-9_./-]+$.
+	EnvFile string
+	// Programs are the supervisord programs restarted after the file
+	// changes (name or group:name or group:*); empty means all.
+	Programs []string
+	// MaxConcurrency and MaxErrors are passed to SendCommand; defaults
+	// "50" and "100%" (a bad host never stops the others).
+	MaxConcurrency string
+	MaxErrors      string
+	// PollInterval is the wait between two polls of the invocations;
+	// default 1s.
+	PollInterval time.Duration
+	// Comment prefixes the command's comment; default "extcloud-failover".
+	Comment string
+	// Now is the clock for deadline arithmetic; nil means time.Now.
+	Now func() time.Time
+}
+
+// SSM pushes a target to hosts with SSM Run Command (AWS-RunShellScript):
+// the script writes the env file atomically and restarts the programs
+// through supervisorctl, only when the generation was not applied yet.
+// Safe for concurrent use.
+type SSM struct {
+	api SSMAPI
+	c   SSMConfig
+}
+
+// Defaults of SSMConfig, and the wait used when ctx has no deadline.
+const (
+	DefaultSSMMaxConcurrency = "50"
+	DefaultSSMMaxErrors      = "100%"
+	DefaultSSMPollInterval   = time.Second
+	DefaultSSMComment        = "extcloud-failover"
+	defaultSSMWait           = 2 * time.Minute
+	// ssmBatch is the most instance IDs one SendCommand accepts.
+	ssmBatch = 50
+)
+
+// NewSSM returns an SSM pusher that talks to api.
+func NewSSM(api SSMAPI, c SSMConfig) *SSM {
+	if c.MaxConcurrency == "" {
+		c.MaxConcurrency = DefaultSSMMaxConcurrency
+	}
+	if c.MaxErrors == "" {
+		c.MaxErrors = DefaultSSMMaxErrors
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultSSMPollInterval
+	}
+	if c.Comment == "" {
+		c.Comment = DefaultSSMComment
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &SSM{api: api, c: c}
+}
+
+var (
+	envPathRE     = regexp.MustCompile(`^/[A-Za-z0-9_./-]+$`)
+	programRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]+(:([A-Za-z0-9_.-]+|\*))?$`)
+	instanceIDRE  = regexp.MustCompile(`^(i-([0-9A-Za-z]{8}|[0-9A-Za-z]{17})|mi-[0-9A-Za-z]{17})$`)
+	ssmLimitRE    = regexp.MustCompile(`^([1-9][0-9]{0,5}|[1-9][0-9]?%|100%|0%?)$`)
+	errNoAnswer   = errors.New("no answer before deadline")
+	errNoInstance = errors.New("no instance matched before deadline")
+)
+
+// ErrInvalidSSM means an SSM push was refused before anything was sent: a
+// value that would reach the hosts' shell is outside its character set.
+var ErrInvalidSSM = errors.New("remote: invalid ssm push")
+
+// SSMScript returns the shell script SSM runs on each host to point it at t:
+// four single-quoted assignments (the base64 of Render(t), envFile, the
+// generation and the programs) followed by the embedded push.sh. Only values
+// that passed validation reach the script text; anything else is refused
+// with an error wrapping ErrInvalidSSM or ErrInvalidTarget.
+func SSMScript(t Target, envFile string, programs []string) (string, error) {
+	if err := ValidateTarget(t); err != nil {
+		return "", err
+	}
+	if err := validateEnvPath(envFile); err != nil {
+		return "", err
+	}
+	for _, p := range programs {
+		if !programRE.MatchString(p) {
+			return "", fmt.Errorf("program %q (want name, group:name or group:*): %w", p, ErrInvalidSSM)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\n")
+	fmt.Fprintf(&b, "ENV_B64='%s'\n", base64.StdEncoding.EncodeToString(Render(t)))
+	fmt.Fprintf(&b, "ENV_FILE='%s'\n", envFile)
+	fmt.Fprintf(&b, "GENERATION='%d'\n", t.Generation)
+	fmt.Fprintf(&b, "PROGRAMS='%s'\n", strings.Join(programs, " "))
+	b.WriteString(pushScript)
+	return b.String(), nil
+}
+
+func validateEnvPath(p string) error {
+	if !envPathRE.MatchString(p) || path.Clean(p) != p || p == "/" {
+		return fmt.Errorf("env file %q (want a clean absolute path of letters, digits and _./-): %w", p, ErrInvalidSSM)
+	}
+	return nil
+}
+
+// ssmSend is one SendCommand: either a tag or a batch of instance IDs.
+type ssmSend struct {
+	tag       *types.Target
+	instances []string
+}
+
+func (s ssmSend) String() string {
+	if s.tag != nil {
+		return aws.ToString(s.tag.Key) + "=" + strings.Join(s.tag.Values, ",")
+	}
+	return strings.Join(s.instances, ",")
+}
+
+// ssmCommand is a sent command being waited on.
+type ssmCommand struct {
+	ssmSend
+	id string
+	// seen holds the latest invocation of each host, by instance ID.
+	seen map[string]types.CommandInvocation
+}
+
+// done reports whether every invocation of c has ended.
+func (c *ssmCommand) done() bool {
+	if c.tag != nil && len(c.seen) == 0 {
+		return false
+	}
+	for _, id := range c.instances {
+		if _, ok := c.seen[id]; !ok {
+			return false
+		}
+	}
+	for _, inv := range c.seen {
+		if !ssmTerminal(inv) {
+			return false
+		}
+	}
+	return true
+}
+
+// ssmTerminal reports whether an invocation has ended, one way or another.
+func ssmTerminal(inv types.CommandInvocation) bool {
+	switch inv.Status {
+	case types.CommandInvocationStatusSuccess, types.CommandInvocationStatusFailed,
+		types.CommandInvocationStatusCancelled, types.CommandInvocationStatusTimedOut:
+		return true
+	}
+	switch aws.ToString(inv.StatusDetails) {
+	case "Undeliverable", "Terminated", "DeliveryTimedOut", "ExecutionTimedOut",
+		"Delivery Timed Out", "Execution Timed Out", "InvalidPlatform", "AccessDenied":
+		return true
+	}
+	return false
+}
+
+// Push points hosts at t: hosts lists instance IDs; empty means every
+// configured target. It sends the script (one SendCommand per tag key,
+// instance IDs 50 to a call), then polls until every invocation ended or
+// ctx's deadline is near. A host that ran the script converged; a host that
+// refused a stale generation fails with an error wrapping
+// ErrStaleGeneration; a host that had not answered fails with "no answer
+// before deadline". The error is non-nil when nothing could be pushed,
+// when a SendCommand failed (the hosts of the other calls are still
+// reported), or when polling failed.
+func (s *SSM) Push(ctx context.Context, t Target, hosts []string) (Result, error) {
+	script, err := SSMScript(t, s.c.EnvFile, s.c.Programs)
+	if err != nil {
+		return Result{}, fmt.Errorf("ssm push: %w", err)
+	}
+	if !ssmLimitRE.MatchString(s.c.MaxConcurrency) || !ssmLimitRE.MatchString(s.c.MaxErrors) {
+		return Result{}, fmt.Errorf("ssm push: max concurrency %q, max errors %q (want a number or a percentage): %w",
+			s.c.MaxConcurrency, s.c.MaxErrors, ErrInvalidSSM)
+	}
+	sends, err := s.plan(hosts)
+	if err != nil {
+		return Result{}, fmt.Errorf("ssm push: %w", err)
+	}
+
+	now := s.c.Now()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = now.Add(defaultSSMWait)
+	}
+	remaining := deadline.Sub(now)
+	if remaining <= 0 {
+		return Result{}, fmt.Errorf("ssm push: %w", context.DeadlineExceeded)
+	}
+	// Stop polling a little before the deadline, so the caller can record
+	// the result.
+	margin := min(remaining/10, 2*time.Second)
+	waitCtx, cancel := context.WithTimeout(ctx, remaining-margin)
+	defer cancel()
+
+	comment := fmt.Sprintf("%s: generation %d to %s", s.c.Comment, t.Generation, t.Region)
+	if len(comment) > 100 { // the API's limit
+		comment = comment[:100]
+	}
+	secs := int64(remaining/time.Second) + 1
+	params := map[string][]string{
+		"commands":         {script},
+		"executionTimeout": {strconv.FormatInt(min(max(secs, 1), 172800), 10)},
+	}
+	timeout := int32(min(max(secs, 30), 2592000))
+
+	var cmds []*ssmCommand
+	var sendErrs []error
+	failed := map[string]error{}
+	for _, sd := range sends {
+		in := &ssm.SendCommandInput{
+			DocumentName:   aws.String("AWS-RunShellScript"),
+			Parameters:     params,
+			Comment:        aws.String(comment),
+			MaxConcurrency: aws.String(s.c.MaxConcurrency),
+			MaxErrors:      aws.String(s.c.MaxErrors),
+			TimeoutSeconds: aws.Int32(timeout),
+		}
+		if sd.tag != nil {
+			in.Targets = []types.Target{*sd.tag}
+		} else {
+			in.InstanceIds = sd.instances
+		}
+		out, err := s.api.SendCommand(waitCtx, in)
+		if err == nil && (out.Command == nil || aws.ToString(out.Command.CommandId) == "") {
+			err = errors.New("answer holds no command id")
+		}
+		if err != nil {
+			err = fmt.Errorf("send command to %s: %w", sd, err)
+			sendErrs = append(sendErrs, err)
+			for _, id := range sd.instances {
+				failed[id] = err
+			}
+			continue
+		}
+		cmds = append(cmds, &ssmCommand{ssmSend: sd, id: aws.ToString(out.Command.CommandId), seen: map[string]types.CommandInvocation{}})
+	}
+
+	pollErr := s.wait(waitCtx, cmds)
+	// Reading why hosts failed may use half of the margin.
+	collectCtx, cancelCollect := context.WithTimeout(ctx, remaining-margin/2)
+	defer cancelCollect()
+	res, emptyErr := s.collect(collectCtx, cmds, failed)
+	var cancelErr error
+	if errors.Is(ctx.Err(), context.Canceled) {
+		cancelErr = ctx.Err()
+	}
+	if err := errors.Join(append(sendErrs, pollErr, emptyErr, cancelErr)...); err != nil {
+		return res, fmt.Errorf("ssm push: %w", err)
+	}
+	return res, nil
+}
+
+// plan splits the push into SendCommand calls.
+func (s *SSM) plan(hosts []string) ([]ssmSend, error) {
+	var ids []string
+	var sends []ssmSend
+	if len(hosts) > 0 {
+		ids = hosts
+	} else {
+		byKey := map[string]*types.Target{}
+		for _, tg := range s.c.Targets {
+			switch {
+			case tg.InstanceID != "" && tg.TagKey == "":
+				ids = append(ids, tg.InstanceID)
+			case tg.InstanceID == "" && tg.TagKey != "" && tg.TagValue != "":
+				// One call per key: values of one key are ORed by SSM,
+				// while several keys in one call would be ANDed.
+				key := "tag:" + tg.TagKey
+				if byKey[key] == nil {
+					byKey[key] = &types.Target{Key: aws.String(key)}
+					sends = append(sends, ssmSend{tag: byKey[key]})
+				}
+				if !slices.Contains(byKey[key].Values, tg.TagValue) {
+					byKey[key].Values = append(byKey[key].Values, tg.TagValue)
+				}
+			default:
+				return nil, fmt.Errorf("target %+v (want a tag key and value, or an instance id): %w", tg, ErrInvalidSSM)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var uniq []string
+	for _, id := range ids {
+		if !instanceIDRE.MatchString(id) {
+			return nil, fmt.Errorf("instance id %q (want i-... or mi-...): %w", id, ErrInvalidSSM)
+		}
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	for batch := range slices.Chunk(uniq, ssmBatch) {
+		sends = append(sends, ssmSend{instances: batch})
+	}
+	if len(sends) == 0 {
+		return nil, fmt.Errorf("no targets: %w", ErrInvalidSSM)
+	}
+	return sends, nil
+}
+
+// wait polls the invocations of cmds until all ended or ctx is done. It
+// returns an error only when the API failed (not when time ran out).
+func (s *SSM) wait(ctx context.Context, cmds []*ssmCommand) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		pending := 0
+		for _, c := range cmds {
+			if c.done() {
+				continue
+			}
+			if err := s.poll(ctx, c); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("list invocations of command %s: %w", c.id, err)
+			}
+			if !c.done() {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return nil
+		}
+		timer.Reset(s.c.PollInterval)
+	}
+}
+
+// poll reads every invocation of c once.
+func (s *SSM) poll(ctx context.Context, c *ssmCommand) error {
+	in := &ssm.ListCommandInvocationsInput{CommandId: aws.String(c.id), MaxResults: aws.Int32(50)}
+	for {
+		out, err := s.api.ListCommandInvocations(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, inv := range out.CommandInvocations {
+			if id := aws.ToString(inv.InstanceId); id != "" {
+				c.seen[id] = inv
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// collect turns the invocations into a Result; failed holds hosts that
+// failed before any invocation. The error names tags that matched no host
+// in time: the caller cannot know which hosts to retry, so it retries all.
+func (s *SSM) collect(ctx context.Context, cmds []*ssmCommand, failed map[string]error) (Result, error) {
+	var res Result
+	var errs []error
+	converged := map[string]bool{}
+	fail := func(id string, err error) {
+		if _, ok := failed[id]; !ok {
+			failed[id] = err
+		}
+	}
+	for _, c := range cmds {
+		for _, id := range c.instances {
+			if _, ok := c.seen[id]; !ok {
+				fail(id, fmt.Errorf("ssm command %s: %w", c.id, errNoAnswer))
+			}
+		}
+		if c.tag != nil && len(c.seen) == 0 {
+			errs = append(errs, fmt.Errorf("command %s to %s: %w", c.id, c.ssmSend, errNoInstance))
+			continue
+		}
+		for id, inv := range c.seen {
+			switch {
+			case inv.Status == types.CommandInvocationStatusSuccess:
+				converged[id] = true
+			case !ssmTerminal(inv):
+				fail(id, fmt.Errorf("ssm command %s: %w (status %s)", c.id, errNoAnswer, inv.Status))
+			default:
+				fail(id, s.invocationError(ctx, c.id, id, inv))
+			}
+		}
+	}
+	for id := range converged {
+		res.Converged = append(res.Converged, id)
+		delete(failed, id)
+	}
+	slices.Sort(res.Converged)
+	if len(failed) > 0 {
+		res.Failed = failed
+	}
+	return res, errors.Join(errs...)
+}
+
+// invocationError explains why the invocation on one host failed, from its
+// exit code and output.
+func (s *SSM) invocationError(ctx context.Context, cmdID, instanceID string, inv types.CommandInvocation) error {
+	status := string(inv.Status)
+	if d := aws.ToString(inv.StatusDetails); d != "" && d != status {
+		status += " (" + d + ")"
+	}
+	out, err := s.invocation(ctx, cmdID, instanceID)
+	if err != nil {
+		return fmt.Errorf("ssm command %s: %s; output unavailable: %w", cmdID, status, err)
+	}
+	stdout := aws.ToString(out.StandardOutputContent)
+	stderr := aws.ToString(out.StandardErrorContent)
+	if out.ResponseCode == 3 {
+		for line := range strings.Lines(stdout) {
+			if strings.HasPrefix(line, "stale:") {
+				return fmt.Errorf("%w: %s", ErrStaleGeneration, strings.TrimSpace(line))
+			}
+		}
+	}
+	snippet := ssmSnip(stderr)
+	if snippet == "" {
+		snippet = ssmSnip(stdout)
+	}
+	return fmt.Errorf("ssm command %s: %s, exit code %d: %s", cmdID, status, out.ResponseCode, snippet)
+}
+
+// invocation reads one invocation's output. Right after a command ends the
+// API may not know the invocation yet (InvocationDoesNotExist): it asks
+// again after the poll interval, until ctx is done.
+func (s *SSM) invocation(ctx context.Context, cmdID, instanceID string) (*ssm.GetCommandInvocationOutput, error) {
+	in := &ssm.GetCommandInvocationInput{CommandId: aws.String(cmdID), InstanceId: aws.String(instanceID)}
+	for {
+		out, err := s.api.GetCommandInvocation(ctx, in)
+		var ae smithy.APIError
+		if err == nil || !errors.As(err, &ae) || ae.ErrorCode() != "InvocationDoesNotExist" {
+			return out, err
+		}
+		t := time.NewTimer(s.c.PollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
+// ssmSnip returns the last few hundred bytes of s, on one line.
+func ssmSnip(s string) string {
+	s = strings.TrimSpace(s)
+	const n = 300
+	if len(s) > n {
+		s = "..." + s[len(s)-n:]
+	}
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,566 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+
+	"extcloud-failover/internal/remote"
+	"extcloud-failover/internal/testenv"
+)
+
+// ssmHost is one sandboxed host with its own supervisord running "app".
+type ssmHost struct {
+	id      string
+	dir     string
+	envFile string
+	sv      *testenv.Supervisord
+	starts  func() int
+}
+
+func (h ssmHost) instance() testenv.SSMInstance {
+	return testenv.SSMInstance{Dir: h.dir, Env: []string{"SUPERVISORCTL=supervisorctl -c " + h.sv.ConfigPath}}
+}
+
+// newSSMHost starts a supervisord whose "app" counts its starts, and waits
+// for the first start.
+func newSSMHost(t *testing.T, id string) ssmHost {
+	t.Helper()
+	dir := t.TempDir()
+	cmd, starts := testenv.CountingProgram(t, dir)
+	sv := testenv.StartSupervisord(t, testenv.SupervisordOptions{
+		Programs: []testenv.SupervisordProgram{{Name: "app", Command: cmd}},
+	})
+	h := ssmHost{id: id, dir: dir, envFile: filepath.Join(dir, "ext_cloud.env"), sv: sv, starts: starts}
+	waitStarts(t, h, 1)
+	return h
+}
+
+// waitStarts polls until app has started want times, and checks it does
+// not go past it.
+func waitStarts(t *testing.T, h ssmHost, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.starts() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: app started %d times, want %d", h.id, h.starts(), want)
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+	if got := h.starts(); got != want {
+		t.Fatalf("%s: app started %d times, want %d", h.id, got, want)
+	}
+}
+
+func appPID(t *testing.T, h ssmHost) any {
+	t.Helper()
+	info, ok := h.sv.Call(t, "supervisor.getProcessInfo", "app").(map[string]any)
+	if !ok {
+		t.Fatalf("getProcessInfo: unexpected answer")
+	}
+	if info["statename"] != "RUNNING" {
+		t.Fatalf("app is %v, want RUNNING", info["statename"])
+	}
+	return info["pid"]
+}
+
+func readEnv(t *testing.T, path string) remote.EnvFile {
+	t.Helper()
+	e, err := remote.ReadEnvFile(path)
+	if err != nil {
+		t.Fatalf("read env file: %v", err)
+	}
+	return e
+}
+
+func pushCtx(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// stubSupervisorctl writes a supervisorctl stand-in that reports app RUNNING,
+// for tests about the fleet rather than the restart.
+func stubSupervisorctl(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "supervisorctl")
+	script := "#!/bin/sh\ncase \"$1\" in status) echo 'app RUNNING pid 1, uptime 0:00:01' ;; esac\n"
+	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("not a number: %q", s)
+	}
+	return n
+}
+
+func instanceID(n int) string { return fmt.Sprintf("i-%017x", n) }
+
+func TestSSMEmbeddedScriptParses(t *testing.T) {
+	for _, name := range []string{"push.sh"} {
+		cmd := exec.Command("/bin/sh", "-n", name)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("sh -n %s: %v\n%s", name, err, out)
+		}
+	}
+	script, err := remote.SSMScript(remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 4}, "/opt/application/tmp/ext_cloud.env", []string{"app", "web:*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shellCheck(t, script)
+	for _, want := range []string{"ENV_FILE='/opt/application/tmp/ext_cloud.env'\n", "GENERATION='4'\n", "PROGRAMS='app web:*'\n"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("script lacks %q", want)
+		}
+	}
+}
+
+func TestSSMPushRestartsOnceAndIsIdempotent(t *testing.T) {
+	h := newSSMHost(t, instanceID(1))
+	srv := testenv.StartSSM(t, testenv.SSMOptions{
+		Instances:   map[string]testenv.SSMInstance{h.id: h.instance()},
+		NotYetPolls: 1, // the first poll of each command finds nothing yet
+	})
+	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+		Targets:      []remote.SSMTarget{{InstanceID: h.id}},
+		EnvFile:      h.envFile,
+		Programs:     []string{"app"},
+		PollInterval: 20 * time.Millisecond,
+	})
+	eu := remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 1}
+
+	t.Run("first_push_writes_and_restarts", func(t *testing.T) {
+		res, err := p.Push(pushCtx(t, 20*time.Second), eu, nil)
+		if err != nil {
+			t.Fatalf("push: %v", err)
+		}
+		if !slices.Equal(res.Converged, []string{h.id}) || len(res.Failed) != 0 {
+			t.Fatalf("result %+v, want %s converged", res, h.id)
+		}
+		data, err := os.ReadFile(h.envFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(data) != string(remote.Render(eu)) {
+			t.Fatalf("env file:\n%s\nwant:\n%s", data, remote.Render(eu))
+		}
+		fi, err := os.Stat(h.envFile)
+		if err != nil || fi.Mode().Perm() != 0o644 {
+			t.Fatalf("env file mode %v (%v), want 0644", fi.Mode(), err)
+		}
+		waitStarts(t, h, 2)
+		if m, _ := os.ReadFile(h.envFile + ".applied"); strings.TrimSpace(string(m)) != "1" {
+			t.Fatalf("marker holds %q, want 1", m)
+		}
+		leftovers, _ := filepath.Glob(h.envFile + ".*tmp*")
+		if len(leftovers) != 0 {
+			t.Fatalf("temp files left: %v", leftovers)
+		}
+	})
+
+	t.Run("same_generation_restarts_nothing", func(t *testing.T) {
+		pid := appPID(t, h)
+		res, err := p.Push(pushCtx(t, 20*time.Second), eu, []string{h.id})
+		if err != nil || !slices.Equal(res.Converged, []string{h.id}) {
+			t.Fatalf("re-push: %+v, %v", res, err)
+		}
+		if got := appPID(t, h); got != pid {
+			t.Fatalf("app pid %v -> %v: re-push restarted it", pid, got)
+		}
+		waitStarts(t, h, 2)
+	})
+
+	t.Run("stale_generation_refused", func(t *testing.T) {
+		pid := appPID(t, h)
+		old := remote.Target{Region: "NAM", Cloud: "nam.example.test", Generation: 0}
+		res, err := p.Push(pushCtx(t, 20*time.Second), old, nil)
+		if err != nil {
+			t.Fatalf("push: %v", err)
+		}
+		if len(res.Converged) != 0 || !errors.Is(res.Failed[h.id], remote.ErrStaleGeneration) {
+			t.Fatalf("result %+v, want %s failed with ErrStaleGeneration", res, h.id)
+		}
+		if msg := res.Failed[h.id].Error(); !strings.Contains(msg, "host has generation 1, refusing 0") {
+			t.Fatalf("error %q does not say which generations", msg)
+		}
+		if e := readEnv(t, h.envFile); e.Target() != eu {
+			t.Fatalf("env file points at %+v, want %+v", e.Target(), eu)
+		}
+		if got := appPID(t, h); got != pid {
+			t.Fatalf("stale push restarted app")
+		}
+	})
+
+	t.Run("next_generation_restarts_once_more", func(t *testing.T) {
+		apac := remote.Target{Region: "APAC", Cloud: "apac.example.test:8443", Generation: 2}
+		res, err := p.Push(pushCtx(t, 20*time.Second), apac, nil)
+		if err != nil || !slices.Equal(res.Converged, []string{h.id}) {
+			t.Fatalf("push: %+v, %v", res, err)
+		}
+		if e := readEnv(t, h.envFile); e.Target() != apac {
+			t.Fatalf("env file points at %+v, want %+v", e.Target(), apac)
+		}
+		waitStarts(t, h, 3)
+	})
+
+	t.Run("send_command_parameters", func(t *testing.T) {
+		cmds := srv.Commands()
+		if len(cmds) != 4 {
+			t.Fatalf("%d commands, want 4", len(cmds))
+		}
+		c := cmds[0]
+		if c.DocumentName != "AWS-RunShellScript" || c.MaxConcurrency != "50" || c.MaxErrors != "100%" {
+			t.Errorf("command %+v: want AWS-RunShellScript, 50, 100%%", c)
+		}
+		if !slices.Equal(c.InstanceIDs, []string{h.id}) || len(c.Targets) != 0 {
+			t.Errorf("command targets %v %v, want instance %s", c.InstanceIDs, c.Targets, h.id)
+		}
+		if c.TimeoutSeconds != 30 {
+			t.Errorf("TimeoutSeconds %d, want 30 (the minimum, for a 20s deadline)", c.TimeoutSeconds)
+		}
+		if et := c.Parameters["executionTimeout"]; len(et) != 1 || atoi(t, et[0]) < 10 || atoi(t, et[0]) > 21 {
+			t.Errorf("executionTimeout %v, want at most the 20s deadline", et)
+		}
+		if !strings.Contains(c.Comment, "generation 1") || !strings.Contains(c.Comment, "EU") {
+			t.Errorf("comment %q lacks the generation and region", c.Comment)
+		}
+		// The stale push read the failed invocation's output, asking again
+		// after the first InvocationDoesNotExist.
+		if got := srv.RequestsByOperation()["GetCommandInvocation"]; got < 2 {
+			t.Errorf("%d GetCommandInvocation requests, want 2 or more", got)
+		}
+		for _, inv := range srv.Invocations() {
+			if inv.Status != "Success" && inv.ResponseCode != 3 {
+				t.Errorf("invocation %+v: want success or the stale refusal", inv)
+			}
+		}
+	})
+}
+
+func TestSSMPushRejectsUnsafeValues(t *testing.T) {
+	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil)})
+	good := remote.SSMConfig{
+		Targets:      []remote.SSMTarget{{InstanceID: instanceID(1)}},
+		EnvFile:      filepath.Join(t.TempDir(), "ext_cloud.env"),
+		Programs:     []string{"app", "web:*"},
+		PollInterval: 10 * time.Millisecond,
+	}
+	target := remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 3}
+	tests := []struct {
+		name   string
+		edit   func(*remote.SSMConfig, *remote.Target)
+		hosts  []string
+		target error
+	}{
+		{name: "region_command_substitution", edit: func(_ *remote.SSMConfig, t *remote.Target) { t.Region = "EU$(reboot)" }, target: remote.ErrInvalidTarget},
+		{name: "region_quote", edit: func(_ *remote.SSMConfig, t *remote.Target) { t.Region = "EU'; rm -rf /; '" }, target: remote.ErrInvalidTarget},
+		{name: "cloud_backtick", edit: func(_ *remote.SSMConfig, t *remote.Target) { t.Cloud = "eu.example.test`id`" }, target: remote.ErrInvalidTarget},
+		{name: "cloud_newline", edit: func(_ *remote.SSMConfig, t *remote.Target) { t.Cloud = "eu\nEXT_CLOUD_GENERATION=99" }, target: remote.ErrInvalidTarget},
+		{name: "negative_generation", edit: func(_ *remote.SSMConfig, t *remote.Target) { t.Generation = -1 }, target: remote.ErrInvalidTarget},
+		{name: "env_file_relative", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.EnvFile = "tmp/ext_cloud.env" }, target: remote.ErrInvalidSSM},
+		{name: "env_file_quote", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.EnvFile = "/tmp/x';reboot;'" }, target: remote.ErrInvalidSSM},
+		{name: "env_file_space", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.EnvFile = "/tmp/a b" }, target: remote.ErrInvalidSSM},
+		{name: "env_file_dotdot", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.EnvFile = "/opt/../etc/passwd" }, target: remote.ErrInvalidSSM},
+		{name: "program_semicolon", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.Programs = []string{"app;reboot"} }, target: remote.ErrInvalidSSM},
+		{name: "program_space", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.Programs = []string{"app web"} }, target: remote.ErrInvalidSSM},
+		{name: "program_glob_name", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.Programs = []string{"*"} }, target: remote.ErrInvalidSSM},
+		{name: "max_errors", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.MaxErrors = "1;x" }, target: remote.ErrInvalidSSM},
+		{name: "host_not_an_instance", edit: func(*remote.SSMConfig, *remote.Target) {}, hosts: []string{"i-1;reboot"}, target: remote.ErrInvalidSSM},
+		{name: "target_tag_without_value", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.Targets = []remote.SSMTarget{{TagKey: "role"}} }, target: remote.ErrInvalidSSM},
+		{name: "no_targets", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.Targets = nil }, target: remote.ErrInvalidSSM},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, tg := good, target
+			tc.edit(&c, &tg)
+			p := remote.NewSSM(testenv.SSMClient(t, srv.URL), c)
+			res, err := p.Push(pushCtx(t, 5*time.Second), tg, tc.hosts)
+			if !errors.Is(err, tc.target) {
+				t.Fatalf("err = %v, want %v", err, tc.target)
+			}
+			if len(res.Converged) != 0 || len(res.Failed) != 0 {
+				t.Fatalf("result %+v, want empty", res)
+			}
+		})
+	}
+	if n := srv.Requests(); n != 0 {
+		t.Fatalf("%d requests reached SSM, want 0", n)
+	}
+	// The same endpoint does serve a valid push.
+	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), good)
+	if res, err := p.Push(pushCtx(t, 10*time.Second), target, nil); err != nil || len(res.Converged) != 1 {
+		t.Fatalf("valid push: %+v, %v", res, err)
+	}
+	if n := srv.SendCommandCalls(); n != 1 {
+		t.Fatalf("%d SendCommand calls, want 1", n)
+	}
+}
+
+// fleet returns n instances sharing a stub supervisorctl, each in its own
+// sandbox. An env file path is absolute, so hosts of one machine share it;
+// the script's lock serialises them.
+func fleet(t *testing.T, n int, tags func(i int) map[string]string) map[string]testenv.SSMInstance {
+	t.Helper()
+	ctl := stubSupervisorctl(t)
+	base := t.TempDir()
+	m := map[string]testenv.SSMInstance{}
+	for i := 1; i <= n; i++ {
+		dir := filepath.Join(base, fmt.Sprint(i))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		inst := testenv.SSMInstance{Dir: dir, Env: []string{"SUPERVISORCTL=" + ctl}}
+		if tags != nil {
+			inst.Tags = tags(i)
+		}
+		m[instanceID(i)] = inst
+	}
+	return m
+}
+
+func TestSSMPushBatchesInstanceIDs(t *testing.T) {
+	insts := fleet(t, 120, nil)
+	envFile := filepath.Join(t.TempDir(), "ext_cloud.env")
+	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts})
+	var ids []string
+	for id := range insts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	tg := remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 5}
+
+	t.Run("hosts", func(t *testing.T) {
+		p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+			EnvFile: envFile, Programs: []string{"app"}, PollInterval: 20 * time.Millisecond,
+		})
+		res, err := p.Push(pushCtx(t, 60*time.Second), tg, ids)
+		if err != nil {
+			t.Fatalf("push: %v", err)
+		}
+		if !slices.Equal(res.Converged, ids) || len(res.Failed) != 0 {
+			t.Fatalf("converged %d, failed %v; want all 120", len(res.Converged), res.Failed)
+		}
+		if got := srv.InstancesPerCall(); !slices.Equal(got, []int{50, 50, 20}) {
+			t.Fatalf("instances per SendCommand %v, want [50 50 20]", got)
+		}
+	})
+
+	t.Run("configured_targets", func(t *testing.T) {
+		var targets []remote.SSMTarget
+		for _, id := range ids {
+			targets = append(targets, remote.SSMTarget{InstanceID: id})
+		}
+		targets = append(targets, remote.SSMTarget{InstanceID: ids[0]}) // duplicates are sent once
+		p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+			Targets: targets, EnvFile: envFile, Programs: []string{"app"}, PollInterval: 20 * time.Millisecond,
+		})
+		before := srv.SendCommandCalls()
+		res, err := p.Push(pushCtx(t, 60*time.Second), tg, nil)
+		if err != nil {
+			t.Fatalf("push: %v", err)
+		}
+		if len(res.Converged) != 120 {
+			t.Fatalf("converged %d, failed %v; want 120", len(res.Converged), res.Failed)
+		}
+		if got := srv.SendCommandCalls() - before; got != 3 {
+			t.Fatalf("%d SendCommand calls, want 3", got)
+		}
+	})
+}
+
+func TestSSMPushTagTarget(t *testing.T) {
+	insts := fleet(t, 3, func(i int) map[string]string {
+		if i == 3 {
+			return map[string]string{"role": "db"}
+		}
+		return map[string]string{"role": "app"}
+	})
+	envDir := t.TempDir()
+	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts})
+	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+		Targets:      []remote.SSMTarget{{TagKey: "role", TagValue: "app"}},
+		EnvFile:      filepath.Join(envDir, "ext_cloud.env"),
+		Programs:     []string{"app"},
+		PollInterval: 20 * time.Millisecond,
+	})
+	res, err := p.Push(pushCtx(t, 20*time.Second), remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 1}, nil)
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	if want := []string{instanceID(1), instanceID(2)}; !slices.Equal(res.Converged, want) {
+		t.Fatalf("converged %v, want %v", res.Converged, want)
+	}
+	cmds := srv.Commands()
+	if len(cmds) != 1 {
+		t.Fatalf("%d SendCommand calls, want 1", len(cmds))
+	}
+	if tg := cmds[0].Targets; len(tg) != 1 || tg[0].Key != "tag:role" || !slices.Equal(tg[0].Values, []string{"app"}) || len(cmds[0].InstanceIDs) != 0 {
+		t.Fatalf("targets %+v, instance ids %v; want tag:role=app only", tg, cmds[0].InstanceIDs)
+	}
+}
+
+func TestSSMPushTagMatchingNothing(t *testing.T) {
+	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil)})
+	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+		Targets: []remote.SSMTarget{{TagKey: "role", TagValue: "none"}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"), PollInterval: 20 * time.Millisecond,
+	})
+	start := time.Now()
+	_, err := p.Push(pushCtx(t, 2*time.Second), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)
+	if err == nil || !strings.Contains(err.Error(), "no instance matched") {
+		t.Fatalf("err = %v, want no instance matched", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("push took %v, past its 2s deadline", d)
+	}
+}
+
+func TestSSMPushNeverAnsweringHost(t *testing.T) {
+	insts := fleet(t, 2, nil)
+	bad := insts[instanceID(2)]
+	bad.NeverAnswer = true
+	insts[instanceID(2)] = bad
+	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts})
+	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+		Targets:      []remote.SSMTarget{{InstanceID: instanceID(1)}, {InstanceID: instanceID(2)}},
+		EnvFile:      filepath.Join(t.TempDir(), "ext_cloud.env"),
+		PollInterval: 20 * time.Millisecond,
+	})
+	const deadline = 3 * time.Second
+	start := time.Now()
+	res, err := p.Push(pushCtx(t, deadline), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	if elapsed >= deadline {
+		t.Fatalf("push returned after %v, not before its %v deadline", elapsed, deadline)
+	}
+	if !slices.Equal(res.Converged, []string{instanceID(1)}) {
+		t.Fatalf("converged %v, want %s", res.Converged, instanceID(1))
+	}
+	if e := res.Failed[instanceID(2)]; e == nil || !strings.Contains(e.Error(), "no answer before deadline") {
+		t.Fatalf("failed %v, want %s: no answer before deadline", res.Failed, instanceID(2))
+	}
+}
+
+func TestSSMPushScriptFailure(t *testing.T) {
+	h := newSSMHost(t, instanceID(1))
+	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: map[string]testenv.SSMInstance{h.id: h.instance()}})
+	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+		Targets: []remote.SSMTarget{{InstanceID: h.id}}, EnvFile: h.envFile, Programs: []string{"nosuch"}, PollInterval: 20 * time.Millisecond,
+	})
+	res, err := p.Push(pushCtx(t, 20*time.Second), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	e := res.Failed[h.id]
+	if e == nil || errors.Is(e, remote.ErrStaleGeneration) {
+		t.Fatalf("failed %v, want %s failed", res.Failed, h.id)
+	}
+	for _, want := range []string{"Failed", "exit code 1", "nosuch"} {
+		if !strings.Contains(e.Error(), want) {
+			t.Errorf("error %q lacks %q", e, want)
+		}
+	}
+	if _, err := os.Stat(h.envFile + ".applied"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("marker written after a failed restart (%v)", err)
+	}
+}
+
+func TestSSMPushAPIFaults(t *testing.T) {
+	tg := remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 1}
+	t.Run("throttled_first_calls_succeed", func(t *testing.T) {
+		srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil), ThrottleFirst: 2})
+		p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+			Targets: []remote.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"), PollInterval: 20 * time.Millisecond,
+		})
+		res, err := p.Push(pushCtx(t, 20*time.Second), tg, nil)
+		if err != nil || !slices.Equal(res.Converged, []string{instanceID(1)}) {
+			t.Fatalf("push: %+v, %v", res, err)
+		}
+		if got := srv.RequestsByOperation()["SendCommand"]; got != 3 {
+			t.Fatalf("%d SendCommand requests, want 3 (2 throttled)", got)
+		}
+		if got := srv.SendCommandCalls(); got != 1 {
+			t.Fatalf("%d accepted SendCommand calls, want 1", got)
+		}
+	})
+	t.Run("access_denied", func(t *testing.T) {
+		srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil), AccessDenied: true})
+		p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+			Targets: []remote.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
+		})
+		res, err := p.Push(pushCtx(t, 10*time.Second), tg, nil)
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+			t.Fatalf("err = %v, want AccessDeniedException", err)
+		}
+		if len(res.Converged) != 0 || res.Failed[instanceID(1)] == nil {
+			t.Fatalf("result %+v, want %s failed", res, instanceID(1))
+		}
+		if got := srv.Requests(); got != 1 {
+			t.Fatalf("%d requests, want 1 (access denied is not retried)", got)
+		}
+	})
+	t.Run("hanging_endpoint_bounded_by_deadline", func(t *testing.T) {
+		srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil), Hang: true})
+		p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+			Targets: []remote.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
+		})
+		const deadline = 2 * time.Second
+		start := time.Now()
+		_, err := p.Push(pushCtx(t, deadline), tg, nil)
+		if err == nil {
+			t.Fatal("push to a hanging endpoint succeeded")
+		}
+		if d := time.Since(start); d > deadline+time.Second {
+			t.Fatalf("push took %v with a %v deadline", d, deadline)
+		}
+	})
+}
+
+func ExampleSSMScript() {
+	script, err := remote.SSMScript(remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 7},
+		"/opt/application/tmp/ext_cloud.env", []string{"app", "workers:*"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, line := range strings.Split(script, "\n")[2:5] {
+		fmt.Println(line)
+	}
+	_, err = remote.SSMScript(remote.Target{Region: "EU;reboot", Cloud: "eu", Generation: 8}, "/tmp/e", nil)
+	fmt.Println(err)
+	// Output:
+	// ENV_FILE='/opt/application/tmp/ext_cloud.env'
+	// GENERATION='7'
+	// PROGRAMS='app workers:*'
+	// region "EU;reboot" (want an upper-case name such as EU): remote: invalid target
+}
+
+// shellCheck runs sh -n on script.
+func shellCheck(t testing.TB, script string) {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", "-n")
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sh -n: %v\n%s", err, out)
+	}
+}
