@@ -58,9 +58,10 @@ func Encode(s State) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// encodeChecked encodes s for a store and returns the State a later Load
-// will decode from it, refusing a State that Decode would reject.
-func encodeChecked(s State) ([]byte, State, error) {
+// Canonical encodes s as the stores write it and returns the bytes with the
+// state exactly as a later Decode returns it (UTC times, nil for no hosts).
+// A State the caller got wrong is an error, not ErrCorrupt.
+func Canonical(s State) ([]byte, State, error) {
 	data, err := Encode(s)
 	if err != nil {
 		return nil, State{}, err

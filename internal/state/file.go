@@ -100,7 +100,7 @@ func (s *FileStore) Swap(ctx context.Context, old, next State) (State, error) {
 		return State{}, fmt.Errorf("swap state %s: negative version %d", s.path, old.Version)
 	}
 	next.Version = old.Version + 1
-	data, stored, err := encodeChecked(next)
+	data, stored, err := Canonical(next)
 	if err != nil {
 		return State{}, fmt.Errorf("swap state %s: %w", s.path, err)
 	}

@@ -1,8 +1,9 @@
-package remote_test
+package ssmpush_test
 
 import (
 	"encoding/base64"
 	"errors"
+	"extcloud-failover/internal/remote/ssmpush"
 	"os"
 	"regexp"
 	"strconv"
@@ -37,9 +38,9 @@ func FuzzSSMScript(f *testing.F) {
 	)
 	f.Fuzz(func(t *testing.T, region, cloud, program, envPath string, generation int64) {
 		tg := remote.Target{Region: region, Cloud: cloud, Generation: generation}
-		script, err := remote.SSMScript(tg, envPath, []string{program})
+		script, err := ssmpush.Script(tg, envPath, []string{program})
 		if err != nil {
-			if !errors.Is(err, remote.ErrInvalidSSM) && !errors.Is(err, remote.ErrInvalidTarget) {
+			if !errors.Is(err, ssmpush.ErrInvalid) && !errors.Is(err, remote.ErrInvalidTarget) {
 				t.Fatalf("refused with an unmarked error: %v", err)
 			}
 			return

@@ -1,8 +1,9 @@
-package remote_test
+package ssmpush_test
 
 import (
 	"context"
 	"errors"
+	"extcloud-failover/internal/remote/ssmpush"
 	"fmt"
 	"os"
 	"os/exec"
@@ -120,7 +121,7 @@ func TestSSMEmbeddedScriptParses(t *testing.T) {
 			t.Fatalf("sh -n %s: %v\n%s", name, err, out)
 		}
 	}
-	script, err := remote.SSMScript(remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 4}, "/opt/application/tmp/ext_cloud.env", []string{"app", "web:*"})
+	script, err := ssmpush.Script(remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 4}, "/opt/application/tmp/ext_cloud.env", []string{"app", "web:*"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +139,8 @@ func TestSSMPushRestartsOnceAndIsIdempotent(t *testing.T) {
 		Instances:   map[string]testenv.SSMInstance{h.id: h.instance()},
 		NotYetPolls: 1, // the first poll of each command finds nothing yet
 	})
-	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
-		Targets:      []remote.SSMTarget{{InstanceID: h.id}},
+	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+		Targets:      []ssmpush.Target{{InstanceID: h.id}},
 		EnvFile:      h.envFile,
 		Programs:     []string{"app"},
 		PollInterval: 20 * time.Millisecond,
@@ -256,8 +257,8 @@ func TestSSMPushRestartsOnceAndIsIdempotent(t *testing.T) {
 
 func TestSSMPushRejectsUnsafeValues(t *testing.T) {
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil)})
-	good := remote.SSMConfig{
-		Targets:      []remote.SSMTarget{{InstanceID: instanceID(1)}},
+	good := ssmpush.Config{
+		Targets:      []ssmpush.Target{{InstanceID: instanceID(1)}},
 		EnvFile:      filepath.Join(t.TempDir(), "ext_cloud.env"),
 		Programs:     []string{"app", "web:*"},
 		PollInterval: 10 * time.Millisecond,
@@ -265,32 +266,32 @@ func TestSSMPushRejectsUnsafeValues(t *testing.T) {
 	target := remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 3}
 	tests := []struct {
 		name   string
-		edit   func(*remote.SSMConfig, *remote.Target)
+		edit   func(*ssmpush.Config, *remote.Target)
 		hosts  []string
 		target error
 	}{
-		{name: "region_command_substitution", edit: func(_ *remote.SSMConfig, t *remote.Target) { t.Region = "EU$(reboot)" }, target: remote.ErrInvalidTarget},
-		{name: "region_quote", edit: func(_ *remote.SSMConfig, t *remote.Target) { t.Region = "EU'; rm -rf /; '" }, target: remote.ErrInvalidTarget},
-		{name: "cloud_backtick", edit: func(_ *remote.SSMConfig, t *remote.Target) { t.Cloud = "eu.example.test`id`" }, target: remote.ErrInvalidTarget},
-		{name: "cloud_newline", edit: func(_ *remote.SSMConfig, t *remote.Target) { t.Cloud = "eu\nEXT_CLOUD_GENERATION=99" }, target: remote.ErrInvalidTarget},
-		{name: "negative_generation", edit: func(_ *remote.SSMConfig, t *remote.Target) { t.Generation = -1 }, target: remote.ErrInvalidTarget},
-		{name: "env_file_relative", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.EnvFile = "tmp/ext_cloud.env" }, target: remote.ErrInvalidSSM},
-		{name: "env_file_quote", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.EnvFile = "/tmp/x';reboot;'" }, target: remote.ErrInvalidSSM},
-		{name: "env_file_space", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.EnvFile = "/tmp/a b" }, target: remote.ErrInvalidSSM},
-		{name: "env_file_dotdot", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.EnvFile = "/opt/../etc/passwd" }, target: remote.ErrInvalidSSM},
-		{name: "program_semicolon", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.Programs = []string{"app;reboot"} }, target: remote.ErrInvalidSSM},
-		{name: "program_space", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.Programs = []string{"app web"} }, target: remote.ErrInvalidSSM},
-		{name: "program_glob_name", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.Programs = []string{"*"} }, target: remote.ErrInvalidSSM},
-		{name: "max_errors", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.MaxErrors = "1;x" }, target: remote.ErrInvalidSSM},
-		{name: "host_not_an_instance", edit: func(*remote.SSMConfig, *remote.Target) {}, hosts: []string{"i-1;reboot"}, target: remote.ErrInvalidSSM},
-		{name: "target_tag_without_value", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.Targets = []remote.SSMTarget{{TagKey: "role"}} }, target: remote.ErrInvalidSSM},
-		{name: "no_targets", edit: func(c *remote.SSMConfig, _ *remote.Target) { c.Targets = nil }, target: remote.ErrInvalidSSM},
+		{name: "region_command_substitution", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Region = "EU$(reboot)" }, target: remote.ErrInvalidTarget},
+		{name: "region_quote", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Region = "EU'; rm -rf /; '" }, target: remote.ErrInvalidTarget},
+		{name: "cloud_backtick", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Cloud = "eu.example.test`id`" }, target: remote.ErrInvalidTarget},
+		{name: "cloud_newline", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Cloud = "eu\nEXT_CLOUD_GENERATION=99" }, target: remote.ErrInvalidTarget},
+		{name: "negative_generation", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Generation = -1 }, target: remote.ErrInvalidTarget},
+		{name: "env_file_relative", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "tmp/ext_cloud.env" }, target: ssmpush.ErrInvalid},
+		{name: "env_file_quote", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/tmp/x';reboot;'" }, target: ssmpush.ErrInvalid},
+		{name: "env_file_space", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/tmp/a b" }, target: ssmpush.ErrInvalid},
+		{name: "env_file_dotdot", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/opt/../etc/passwd" }, target: ssmpush.ErrInvalid},
+		{name: "program_semicolon", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"app;reboot"} }, target: ssmpush.ErrInvalid},
+		{name: "program_space", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"app web"} }, target: ssmpush.ErrInvalid},
+		{name: "program_glob_name", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"*"} }, target: ssmpush.ErrInvalid},
+		{name: "max_errors", edit: func(c *ssmpush.Config, _ *remote.Target) { c.MaxErrors = "1;x" }, target: ssmpush.ErrInvalid},
+		{name: "host_not_an_instance", edit: func(*ssmpush.Config, *remote.Target) {}, hosts: []string{"i-1;reboot"}, target: ssmpush.ErrInvalid},
+		{name: "target_tag_without_value", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = []ssmpush.Target{{TagKey: "role"}} }, target: ssmpush.ErrInvalid},
+		{name: "no_targets", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = nil }, target: ssmpush.ErrInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, tg := good, target
 			tc.edit(&c, &tg)
-			p := remote.NewSSM(testenv.SSMClient(t, srv.URL), c)
+			p := ssmpush.New(testenv.SSMClient(t, srv.URL), c)
 			res, err := p.Push(pushCtx(t, 5*time.Second), tg, tc.hosts)
 			if !errors.Is(err, tc.target) {
 				t.Fatalf("err = %v, want %v", err, tc.target)
@@ -304,7 +305,7 @@ func TestSSMPushRejectsUnsafeValues(t *testing.T) {
 		t.Fatalf("%d requests reached SSM, want 0", n)
 	}
 	// The same endpoint does serve a valid push.
-	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), good)
+	p := ssmpush.New(testenv.SSMClient(t, srv.URL), good)
 	if res, err := p.Push(pushCtx(t, 10*time.Second), target, nil); err != nil || len(res.Converged) != 1 {
 		t.Fatalf("valid push: %+v, %v", res, err)
 	}
@@ -347,7 +348,7 @@ func TestSSMPushBatchesInstanceIDs(t *testing.T) {
 	tg := remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 5}
 
 	t.Run("hosts", func(t *testing.T) {
-		p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+		p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
 			EnvFile: envFile, Programs: []string{"app"}, PollInterval: 20 * time.Millisecond,
 		})
 		res, err := p.Push(pushCtx(t, 60*time.Second), tg, ids)
@@ -363,12 +364,12 @@ func TestSSMPushBatchesInstanceIDs(t *testing.T) {
 	})
 
 	t.Run("configured_targets", func(t *testing.T) {
-		var targets []remote.SSMTarget
+		var targets []ssmpush.Target
 		for _, id := range ids {
-			targets = append(targets, remote.SSMTarget{InstanceID: id})
+			targets = append(targets, ssmpush.Target{InstanceID: id})
 		}
-		targets = append(targets, remote.SSMTarget{InstanceID: ids[0]}) // duplicates are sent once
-		p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
+		targets = append(targets, ssmpush.Target{InstanceID: ids[0]}) // duplicates are sent once
+		p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
 			Targets: targets, EnvFile: envFile, Programs: []string{"app"}, PollInterval: 20 * time.Millisecond,
 		})
 		before := srv.SendCommandCalls()
@@ -394,8 +395,8 @@ func TestSSMPushTagTarget(t *testing.T) {
 	})
 	envDir := t.TempDir()
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts})
-	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
-		Targets:      []remote.SSMTarget{{TagKey: "role", TagValue: "app"}},
+	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+		Targets:      []ssmpush.Target{{TagKey: "role", TagValue: "app"}},
 		EnvFile:      filepath.Join(envDir, "ext_cloud.env"),
 		Programs:     []string{"app"},
 		PollInterval: 20 * time.Millisecond,
@@ -418,8 +419,8 @@ func TestSSMPushTagTarget(t *testing.T) {
 
 func TestSSMPushTagMatchingNothing(t *testing.T) {
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil)})
-	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
-		Targets: []remote.SSMTarget{{TagKey: "role", TagValue: "none"}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"), PollInterval: 20 * time.Millisecond,
+	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+		Targets: []ssmpush.Target{{TagKey: "role", TagValue: "none"}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"), PollInterval: 20 * time.Millisecond,
 	})
 	start := time.Now()
 	_, err := p.Push(pushCtx(t, 2*time.Second), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)
@@ -437,8 +438,8 @@ func TestSSMPushNeverAnsweringHost(t *testing.T) {
 	bad.NeverAnswer = true
 	insts[instanceID(2)] = bad
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts})
-	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
-		Targets:      []remote.SSMTarget{{InstanceID: instanceID(1)}, {InstanceID: instanceID(2)}},
+	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+		Targets:      []ssmpush.Target{{InstanceID: instanceID(1)}, {InstanceID: instanceID(2)}},
 		EnvFile:      filepath.Join(t.TempDir(), "ext_cloud.env"),
 		PollInterval: 20 * time.Millisecond,
 	})
@@ -463,8 +464,8 @@ func TestSSMPushNeverAnsweringHost(t *testing.T) {
 func TestSSMPushScriptFailure(t *testing.T) {
 	h := newSSMHost(t, instanceID(1))
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: map[string]testenv.SSMInstance{h.id: h.instance()}})
-	p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
-		Targets: []remote.SSMTarget{{InstanceID: h.id}}, EnvFile: h.envFile, Programs: []string{"nosuch"}, PollInterval: 20 * time.Millisecond,
+	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+		Targets: []ssmpush.Target{{InstanceID: h.id}}, EnvFile: h.envFile, Programs: []string{"nosuch"}, PollInterval: 20 * time.Millisecond,
 	})
 	res, err := p.Push(pushCtx(t, 20*time.Second), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)
 	if err != nil {
@@ -488,8 +489,8 @@ func TestSSMPushAPIFaults(t *testing.T) {
 	tg := remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 1}
 	t.Run("throttled_first_calls_succeed", func(t *testing.T) {
 		srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil), ThrottleFirst: 2})
-		p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
-			Targets: []remote.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"), PollInterval: 20 * time.Millisecond,
+		p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+			Targets: []ssmpush.Target{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"), PollInterval: 20 * time.Millisecond,
 		})
 		res, err := p.Push(pushCtx(t, 20*time.Second), tg, nil)
 		if err != nil || !slices.Equal(res.Converged, []string{instanceID(1)}) {
@@ -504,8 +505,8 @@ func TestSSMPushAPIFaults(t *testing.T) {
 	})
 	t.Run("access_denied", func(t *testing.T) {
 		srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil), AccessDenied: true})
-		p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
-			Targets: []remote.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
+		p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+			Targets: []ssmpush.Target{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
 		})
 		res, err := p.Push(pushCtx(t, 10*time.Second), tg, nil)
 		var ae smithy.APIError
@@ -521,8 +522,8 @@ func TestSSMPushAPIFaults(t *testing.T) {
 	})
 	t.Run("hanging_endpoint_bounded_by_deadline", func(t *testing.T) {
 		srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil), Hang: true})
-		p := remote.NewSSM(testenv.SSMClient(t, srv.URL), remote.SSMConfig{
-			Targets: []remote.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
+		p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+			Targets: []ssmpush.Target{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
 		})
 		const deadline = 2 * time.Second
 		start := time.Now()
@@ -536,8 +537,8 @@ func TestSSMPushAPIFaults(t *testing.T) {
 	})
 }
 
-func ExampleSSMScript() {
-	script, err := remote.SSMScript(remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 7},
+func ExampleScript() {
+	script, err := ssmpush.Script(remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 7},
 		"/opt/application/tmp/ext_cloud.env", []string{"app", "workers:*"})
 	if err != nil {
 		fmt.Println(err)
@@ -546,7 +547,7 @@ func ExampleSSMScript() {
 	for _, line := range strings.Split(script, "\n")[2:5] {
 		fmt.Println(line)
 	}
-	_, err = remote.SSMScript(remote.Target{Region: "EU;reboot", Cloud: "eu", Generation: 8}, "/tmp/e", nil)
+	_, err = ssmpush.Script(remote.Target{Region: "EU;reboot", Cloud: "eu", Generation: 8}, "/tmp/e", nil)
 	fmt.Println(err)
 	// Output:
 	// ENV_FILE='/opt/application/tmp/ext_cloud.env'

@@ -1,13 +1,15 @@
-package state_test
+package dynamo_test
 
 import (
 	"context"
 	"errors"
+	"extcloud-failover/internal/state/dynamo"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -19,7 +21,7 @@ import (
 
 // recordingAPI passes calls to a real client and keeps every GetItem input.
 type recordingAPI struct {
-	state.DynamoAPI
+	dynamo.API
 	mu   sync.Mutex
 	gets []*dynamodb.GetItemInput
 }
@@ -28,7 +30,7 @@ func (r *recordingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o
 	r.mu.Lock()
 	r.gets = append(r.gets, in)
 	r.mu.Unlock()
-	return r.DynamoAPI.GetItem(ctx, in, optFns...)
+	return r.API.GetItem(ctx, in, optFns...)
 }
 
 func (r *recordingAPI) getItems() []*dynamodb.GetItemInput {
@@ -45,7 +47,7 @@ func TestDynamoStore(t *testing.T) {
 		t.Helper()
 		tableN++
 		name := "state-test-" + strconv.Itoa(tableN)
-		if err := state.CreateTable(testContext(t), client, name); err != nil {
+		if err := dynamo.CreateTable(testContext(t), client, name); err != nil {
 			t.Fatalf("CreateTable: %v", err)
 		}
 		return name
@@ -72,7 +74,7 @@ func TestDynamoStore(t *testing.T) {
 	t.Run("create table is idempotent and active", func(t *testing.T) {
 		ctx := testContext(t)
 		table := newTable(t)
-		if err := state.CreateTable(ctx, client, table); err != nil {
+		if err := dynamo.CreateTable(ctx, client, table); err != nil {
 			t.Errorf("second CreateTable: %v", err)
 		}
 		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
@@ -93,8 +95,8 @@ func TestDynamoStore(t *testing.T) {
 	t.Run("load of a missing item reads consistently", func(t *testing.T) {
 		ctx := testContext(t)
 		table := newTable(t)
-		rec := &recordingAPI{DynamoAPI: client}
-		store := state.NewDynamoStore(rec, table, "host-a")
+		rec := &recordingAPI{API: client}
+		store := dynamo.NewStore(rec, table, "host-a")
 		got, err := store.Load(ctx)
 		if err != nil || !reflect.DeepEqual(got, state.State{}) {
 			t.Fatalf("Load = %+v, %v; want the zero State, nil", got, err)
@@ -125,7 +127,7 @@ func TestDynamoStore(t *testing.T) {
 	t.Run("create and swap", func(t *testing.T) {
 		ctx := testContext(t)
 		table := newTable(t)
-		store := state.NewDynamoStore(client, table, "main")
+		store := dynamo.NewStore(client, table, "main")
 
 		first := fullState()
 		v1, err := store.Swap(ctx, state.State{}, first)
@@ -175,7 +177,7 @@ func TestDynamoStore(t *testing.T) {
 	t.Run("conflict", func(t *testing.T) {
 		ctx := testContext(t)
 		table := newTable(t)
-		store := state.NewDynamoStore(client, table, "main")
+		store := dynamo.NewStore(client, table, "main")
 		v1, err := store.Swap(ctx, state.State{}, state.State{ActiveRegion: "NAM"})
 		if err != nil {
 			t.Fatal(err)
@@ -195,7 +197,7 @@ func TestDynamoStore(t *testing.T) {
 		if got, err := store.Load(ctx); err != nil || !reflect.DeepEqual(got, v2) {
 			t.Errorf("Load after conflicts = %+v, %v; want %+v", got, err, v2)
 		}
-		other := state.NewDynamoStore(client, table, "never-written")
+		other := dynamo.NewStore(client, table, "never-written")
 		if _, err := other.Swap(ctx, state.State{Version: 1}, state.State{}); !errors.Is(err, state.ErrConflict) {
 			t.Errorf("Swap from version 1 of a missing item: %v; want ErrConflict", err)
 		}
@@ -207,8 +209,8 @@ func TestDynamoStore(t *testing.T) {
 	t.Run("keys are separate", func(t *testing.T) {
 		ctx := testContext(t)
 		table := newTable(t)
-		a := state.NewDynamoStore(client, table, "a")
-		b := state.NewDynamoStore(client, table, "b")
+		a := dynamo.NewStore(client, table, "a")
+		b := dynamo.NewStore(client, table, "b")
 		if _, err := a.Swap(ctx, state.State{}, state.State{ActiveRegion: "EU"}); err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +226,7 @@ func TestDynamoStore(t *testing.T) {
 		const racers = 50
 		ctx := testContext(t)
 		table := newTable(t)
-		store := state.NewDynamoStore(client, table, "main")
+		store := dynamo.NewStore(client, table, "main")
 		v1, err := store.Swap(ctx, state.State{}, state.State{ActiveRegion: "NAM"})
 		if err != nil {
 			t.Fatal(err)
@@ -301,7 +303,7 @@ func TestDynamoStore(t *testing.T) {
 				key := "corrupt-" + strconv.Itoa(i)
 				tt.item["pk"] = &types.AttributeValueMemberS{Value: key}
 				putItem(t, table, tt.item)
-				store := state.NewDynamoStore(client, table, key)
+				store := dynamo.NewStore(client, table, key)
 
 				got, err := store.Load(ctx)
 				if !errors.Is(err, state.ErrCorrupt) {
@@ -326,7 +328,7 @@ func TestDynamoStore(t *testing.T) {
 
 	t.Run("missing table", func(t *testing.T) {
 		ctx := testContext(t)
-		store := state.NewDynamoStore(client, "no-such-table", "main")
+		store := dynamo.NewStore(client, "no-such-table", "main")
 		var notFound *types.ResourceNotFoundException
 		_, err := store.Load(ctx)
 		if !errors.As(err, &notFound) || errors.Is(err, state.ErrCorrupt) {
@@ -344,7 +346,7 @@ func TestDynamoStore(t *testing.T) {
 	t.Run("invalid state is refused before the call", func(t *testing.T) {
 		ctx := testContext(t)
 		table := newTable(t)
-		store := state.NewDynamoStore(client, table, "main")
+		store := dynamo.NewStore(client, table, "main")
 		if _, err := store.Swap(ctx, state.State{}, state.State{LatencyMS: -1}); err == nil || errors.Is(err, state.ErrCorrupt) {
 			t.Errorf("Swap of a negative latency: %v; want a plain error", err)
 		}
@@ -352,4 +354,34 @@ func TestDynamoStore(t *testing.T) {
 			t.Errorf("refused Swap wrote %v", item)
 		}
 	})
+}
+
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+func fullState() state.State {
+	at := time.Date(2025, 3, 4, 5, 6, 7, 890000000, time.UTC)
+	return state.State{
+		Version:         7,
+		ActiveRegion:    "EU",
+		Generation:      3,
+		OutageStartedAt: at,
+		LastProbeAt:     at.Add(10 * time.Second),
+		LastFailoverAt:  at.Add(-time.Hour),
+		PreviousRegion:  "NAM",
+		Pending: &state.Pending{
+			Generation:   3,
+			Region:       "EU",
+			Cloud:        "eu.cloud.example",
+			Hosts:        []string{"i-0abc", "i-0def"},
+			ClaimedUntil: at.Add(time.Minute),
+			Attempts:     2,
+			LastError:    "host i-0abc: timeout",
+		},
+		LatencyMS: 12.5,
+		LatencyAt: at,
+	}
 }

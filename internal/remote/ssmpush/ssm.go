@@ -1,10 +1,11 @@
-package remote
+package ssmpush
 
 import (
 	"context"
 	_ "embed" // push.sh
 	"encoding/base64"
 	"errors"
+	"extcloud-failover/internal/remote"
 	"fmt"
 	"path"
 	"regexp"
@@ -25,27 +26,27 @@ import (
 //go:embed push.sh
 var pushScript string
 
-// SSMAPI is the part of the SSM API the SSM pusher uses; *ssm.Client
+// API is the part of the SSM API the SSM pusher uses; *ssm.Client
 // satisfies it.
-type SSMAPI interface {
+type API interface {
 	SendCommand(ctx context.Context, in *ssm.SendCommandInput, optFns ...func(*ssm.Options)) (*ssm.SendCommandOutput, error)
 	ListCommandInvocations(ctx context.Context, in *ssm.ListCommandInvocationsInput, optFns ...func(*ssm.Options)) (*ssm.ListCommandInvocationsOutput, error)
 	GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, optFns ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error)
 }
 
-// SSMTarget selects hosts: a tag (TagKey, TagValue) or one InstanceID.
-type SSMTarget struct {
+// Target selects hosts: a tag (TagKey, TagValue) or one InstanceID.
+type Target struct {
 	TagKey     string
 	TagValue   string
 	InstanceID string
 }
 
-// SSMConfig configures an SSM pusher. Zero fields take the documented
+// Config configures an SSM pusher. Zero fields take the documented
 // defaults.
-type SSMConfig struct {
+type Config struct {
 	// Targets are the hosts a push without explicit hosts goes to.
-	Targets []SSMTarget
-	// EnvFile is the env file's absolute path on the hosts; it must match
+	Targets []Target
+	// remote.EnvFile is the env file's absolute path on the hosts; it must match
 	// ^/[A-Za-z0-9_./-]+$.
 	EnvFile string
 	// Programs are the supervisord programs restarted after the file
@@ -64,44 +65,44 @@ type SSMConfig struct {
 	Now func() time.Time
 }
 
-// SSM pushes a target to hosts with SSM Run Command (AWS-RunShellScript):
+// Pusher pushes a target to hosts with SSM Run Command (AWS-RunShellScript):
 // the script writes the env file atomically and restarts the programs
 // through supervisorctl, only when the generation was not applied yet.
 // Safe for concurrent use.
-type SSM struct {
-	api SSMAPI
-	c   SSMConfig
+type Pusher struct {
+	api API
+	c   Config
 }
 
-// Defaults of SSMConfig, and the wait used when ctx has no deadline.
+// Defaults of Config, and the wait used when ctx has no deadline.
 const (
-	DefaultSSMMaxConcurrency = "50"
-	DefaultSSMMaxErrors      = "100%"
-	DefaultSSMPollInterval   = time.Second
-	DefaultSSMComment        = "extcloud-failover"
+	DefaultMaxConcurrency = "50"
+	DefaultMaxErrors      = "100%"
+	DefaultPollInterval   = time.Second
+	DefaultComment        = "extcloud-failover"
 	defaultSSMWait           = 2 * time.Minute
 	// ssmBatch is the most instance IDs one SendCommand accepts.
 	ssmBatch = 50
 )
 
-// NewSSM returns an SSM pusher that talks to api.
-func NewSSM(api SSMAPI, c SSMConfig) *SSM {
+// New returns an SSM pusher that talks to api.
+func New(api API, c Config) *Pusher {
 	if c.MaxConcurrency == "" {
-		c.MaxConcurrency = DefaultSSMMaxConcurrency
+		c.MaxConcurrency = DefaultMaxConcurrency
 	}
 	if c.MaxErrors == "" {
-		c.MaxErrors = DefaultSSMMaxErrors
+		c.MaxErrors = DefaultMaxErrors
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = DefaultSSMPollInterval
+		c.PollInterval = DefaultPollInterval
 	}
 	if c.Comment == "" {
-		c.Comment = DefaultSSMComment
+		c.Comment = DefaultComment
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &SSM{api: api, c: c}
+	return &Pusher{api: api, c: c}
 }
 
 var (
@@ -113,17 +114,17 @@ var (
 	errNoInstance = errors.New("no instance matched before deadline")
 )
 
-// ErrInvalidSSM means an SSM push was refused before anything was sent: a
+// ErrInvalid means an SSM push was refused before anything was sent: a
 // value that would reach the hosts' shell is outside its character set.
-var ErrInvalidSSM = errors.New("remote: invalid ssm push")
+var ErrInvalid = errors.New("remote: invalid ssm push")
 
-// SSMScript returns the shell script SSM runs on each host to point it at t:
-// four single-quoted assignments (the base64 of Render(t), envFile, the
+// Script returns the shell script SSM runs on each host to point it at t:
+// four single-quoted assignments (the base64 of remote.Render(t), envFile, the
 // generation and the programs) followed by the embedded push.sh. Only values
 // that passed validation reach the script text; anything else is refused
-// with an error wrapping ErrInvalidSSM or ErrInvalidTarget.
-func SSMScript(t Target, envFile string, programs []string) (string, error) {
-	if err := ValidateTarget(t); err != nil {
+// with an error wrapping ErrInvalid or remote.ErrInvalidTarget.
+func Script(t remote.Target, envFile string, programs []string) (string, error) {
+	if err := remote.ValidateTarget(t); err != nil {
 		return "", err
 	}
 	if err := validateEnvPath(envFile); err != nil {
@@ -131,12 +132,12 @@ func SSMScript(t Target, envFile string, programs []string) (string, error) {
 	}
 	for _, p := range programs {
 		if !programRE.MatchString(p) {
-			return "", fmt.Errorf("program %q (want name, group:name or group:*): %w", p, ErrInvalidSSM)
+			return "", fmt.Errorf("program %q (want name, group:name or group:*): %w", p, ErrInvalid)
 		}
 	}
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n")
-	fmt.Fprintf(&b, "ENV_B64='%s'\n", base64.StdEncoding.EncodeToString(Render(t)))
+	fmt.Fprintf(&b, "ENV_B64='%s'\n", base64.StdEncoding.EncodeToString(remote.Render(t)))
 	fmt.Fprintf(&b, "ENV_FILE='%s'\n", envFile)
 	fmt.Fprintf(&b, "GENERATION='%d'\n", t.Generation)
 	fmt.Fprintf(&b, "PROGRAMS='%s'\n", strings.Join(programs, " "))
@@ -146,7 +147,7 @@ func SSMScript(t Target, envFile string, programs []string) (string, error) {
 
 func validateEnvPath(p string) error {
 	if !envPathRE.MatchString(p) || path.Clean(p) != p || p == "/" {
-		return fmt.Errorf("env file %q (want a clean absolute path of letters, digits and _./-): %w", p, ErrInvalidSSM)
+		return fmt.Errorf("env file %q (want a clean absolute path of letters, digits and _./-): %w", p, ErrInvalid)
 	}
 	return nil
 }
@@ -210,22 +211,22 @@ func ssmTerminal(inv types.CommandInvocation) bool {
 // instance IDs 50 to a call), then polls until every invocation ended or
 // ctx's deadline is near. A host that ran the script converged; a host that
 // refused a stale generation fails with an error wrapping
-// ErrStaleGeneration; a host that had not answered fails with "no answer
+// remote.ErrStaleGeneration; a host that had not answered fails with "no answer
 // before deadline". The error is non-nil when nothing could be pushed,
 // when a SendCommand failed (the hosts of the other calls are still
 // reported), or when polling failed.
-func (s *SSM) Push(ctx context.Context, t Target, hosts []string) (Result, error) {
-	script, err := SSMScript(t, s.c.EnvFile, s.c.Programs)
+func (s *Pusher) Push(ctx context.Context, t remote.Target, hosts []string) (remote.Result, error) {
+	script, err := Script(t, s.c.EnvFile, s.c.Programs)
 	if err != nil {
-		return Result{}, fmt.Errorf("ssm push: %w", err)
+		return remote.Result{}, fmt.Errorf("ssm push: %w", err)
 	}
 	if !ssmLimitRE.MatchString(s.c.MaxConcurrency) || !ssmLimitRE.MatchString(s.c.MaxErrors) {
-		return Result{}, fmt.Errorf("ssm push: max concurrency %q, max errors %q (want a number or a percentage): %w",
-			s.c.MaxConcurrency, s.c.MaxErrors, ErrInvalidSSM)
+		return remote.Result{}, fmt.Errorf("ssm push: max concurrency %q, max errors %q (want a number or a percentage): %w",
+			s.c.MaxConcurrency, s.c.MaxErrors, ErrInvalid)
 	}
 	sends, err := s.plan(hosts)
 	if err != nil {
-		return Result{}, fmt.Errorf("ssm push: %w", err)
+		return remote.Result{}, fmt.Errorf("ssm push: %w", err)
 	}
 
 	now := s.c.Now()
@@ -235,7 +236,7 @@ func (s *SSM) Push(ctx context.Context, t Target, hosts []string) (Result, error
 	}
 	remaining := deadline.Sub(now)
 	if remaining <= 0 {
-		return Result{}, fmt.Errorf("ssm push: %w", context.DeadlineExceeded)
+		return remote.Result{}, fmt.Errorf("ssm push: %w", context.DeadlineExceeded)
 	}
 	// Stop polling a little before the deadline, so the caller can record
 	// the result.
@@ -302,7 +303,7 @@ func (s *SSM) Push(ctx context.Context, t Target, hosts []string) (Result, error
 }
 
 // plan splits the push into SendCommand calls.
-func (s *SSM) plan(hosts []string) ([]ssmSend, error) {
+func (s *Pusher) plan(hosts []string) ([]ssmSend, error) {
 	var ids []string
 	var sends []ssmSend
 	if len(hosts) > 0 {
@@ -325,7 +326,7 @@ func (s *SSM) plan(hosts []string) ([]ssmSend, error) {
 					byKey[key].Values = append(byKey[key].Values, tg.TagValue)
 				}
 			default:
-				return nil, fmt.Errorf("target %+v (want a tag key and value, or an instance id): %w", tg, ErrInvalidSSM)
+				return nil, fmt.Errorf("target %+v (want a tag key and value, or an instance id): %w", tg, ErrInvalid)
 			}
 		}
 	}
@@ -333,7 +334,7 @@ func (s *SSM) plan(hosts []string) ([]ssmSend, error) {
 	var uniq []string
 	for _, id := range ids {
 		if !instanceIDRE.MatchString(id) {
-			return nil, fmt.Errorf("instance id %q (want i-... or mi-...): %w", id, ErrInvalidSSM)
+			return nil, fmt.Errorf("instance id %q (want i-... or mi-...): %w", id, ErrInvalid)
 		}
 		if !seen[id] {
 			seen[id] = true
@@ -344,14 +345,14 @@ func (s *SSM) plan(hosts []string) ([]ssmSend, error) {
 		sends = append(sends, ssmSend{instances: batch})
 	}
 	if len(sends) == 0 {
-		return nil, fmt.Errorf("no targets: %w", ErrInvalidSSM)
+		return nil, fmt.Errorf("no targets: %w", ErrInvalid)
 	}
 	return sends, nil
 }
 
 // wait polls the invocations of cmds until all ended or ctx is done. It
 // returns an error only when the API failed (not when time ran out).
-func (s *SSM) wait(ctx context.Context, cmds []*ssmCommand) error {
+func (s *Pusher) wait(ctx context.Context, cmds []*ssmCommand) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -383,7 +384,7 @@ func (s *SSM) wait(ctx context.Context, cmds []*ssmCommand) error {
 }
 
 // poll reads every invocation of c once.
-func (s *SSM) poll(ctx context.Context, c *ssmCommand) error {
+func (s *Pusher) poll(ctx context.Context, c *ssmCommand) error {
 	in := &ssm.ListCommandInvocationsInput{CommandId: aws.String(c.id), MaxResults: aws.Int32(50)}
 	for {
 		out, err := s.api.ListCommandInvocations(ctx, in)
@@ -402,11 +403,11 @@ func (s *SSM) poll(ctx context.Context, c *ssmCommand) error {
 	}
 }
 
-// collect turns the invocations into a Result; failed holds hosts that
+// collect turns the invocations into a remote.Result; failed holds hosts that
 // failed before any invocation. The error names tags that matched no host
 // in time: the caller cannot know which hosts to retry, so it retries all.
-func (s *SSM) collect(ctx context.Context, cmds []*ssmCommand, failed map[string]error) (Result, error) {
-	var res Result
+func (s *Pusher) collect(ctx context.Context, cmds []*ssmCommand, failed map[string]error) (remote.Result, error) {
+	var res remote.Result
 	var errs []error
 	converged := map[string]bool{}
 	fail := func(id string, err error) {
@@ -448,7 +449,7 @@ func (s *SSM) collect(ctx context.Context, cmds []*ssmCommand, failed map[string
 
 // invocationError explains why the invocation on one host failed, from its
 // exit code and output.
-func (s *SSM) invocationError(ctx context.Context, cmdID, instanceID string, inv types.CommandInvocation) error {
+func (s *Pusher) invocationError(ctx context.Context, cmdID, instanceID string, inv types.CommandInvocation) error {
 	status := string(inv.Status)
 	if d := aws.ToString(inv.StatusDetails); d != "" && d != status {
 		status += " (" + d + ")"
@@ -462,7 +463,7 @@ func (s *SSM) invocationError(ctx context.Context, cmdID, instanceID string, inv
 	if out.ResponseCode == 3 {
 		for line := range strings.Lines(stdout) {
 			if strings.HasPrefix(line, "stale:") {
-				return fmt.Errorf("%w: %s", ErrStaleGeneration, strings.TrimSpace(line))
+				return fmt.Errorf("%w: %s", remote.ErrStaleGeneration, strings.TrimSpace(line))
 			}
 		}
 	}
@@ -476,7 +477,7 @@ func (s *SSM) invocationError(ctx context.Context, cmdID, instanceID string, inv
 // invocation reads one invocation's output. Right after a command ends the
 // API may not know the invocation yet (InvocationDoesNotExist): it asks
 // again after the poll interval, until ctx is done.
-func (s *SSM) invocation(ctx context.Context, cmdID, instanceID string) (*ssm.GetCommandInvocationOutput, error) {
+func (s *Pusher) invocation(ctx context.Context, cmdID, instanceID string) (*ssm.GetCommandInvocationOutput, error) {
 	in := &ssm.GetCommandInvocationInput{CommandId: aws.String(cmdID), InstanceId: aws.String(instanceID)}
 	for {
 		out, err := s.api.GetCommandInvocation(ctx, in)

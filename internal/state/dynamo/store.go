@@ -1,10 +1,11 @@
-package state
+package dynamo
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"extcloud-failover/internal/state"
 	"fmt"
 	"strconv"
 	"time"
@@ -21,56 +22,56 @@ const (
 	attrState   = "state"
 )
 
-// DynamoAPI is the part of the DynamoDB client a DynamoStore uses;
+// API is the part of the DynamoDB client a Store uses;
 // *dynamodb.Client satisfies it.
-type DynamoAPI interface {
+type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 }
 
-// DynamoStore keeps the State in one DynamoDB item of a table whose partition
+// Store keeps the state.State in one DynamoDB item of a table whose partition
 // key is the string attribute "pk". The item has three attributes: pk (the
 // store's key), version (N, the compare-and-swap token) and state (S, the
-// State as compact JSON in the format of Encode, its version equal to the
+// state.State as compact JSON in the format of state.Encode, its version equal to the
 // version attribute).
 //
 // Load reads with ConsistentRead, so it sees every Swap that returned before
 // it. Swap is one conditional PutItem: several invocations on any number of
 // hosts may race and exactly one write per version succeeds. No
-// transactions, TTL or other tables are used. A DynamoStore is safe for
+// transactions, TTL or other tables are used. A Store is safe for
 // concurrent use if its client is; *dynamodb.Client is.
-type DynamoStore struct {
-	client DynamoAPI
+type Store struct {
+	client API
 	table  string
 	key    string
 }
 
-// NewDynamoStore returns a DynamoStore keeping its State in the item with
+// NewStore returns a Store keeping its state.State in the item with
 // partition key key of table.
-func NewDynamoStore(client DynamoAPI, table, key string) *DynamoStore {
-	return &DynamoStore{client: client, table: table, key: key}
+func NewStore(client API, table, key string) *Store {
+	return &Store{client: client, table: table, key: key}
 }
 
-func (s *DynamoStore) itemKey() map[string]types.AttributeValue {
+func (s *Store) itemKey() map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrKey: &types.AttributeValueMemberS{Value: s.key}}
 }
 
-// Load returns the stored State, or the zero State when the item does not
+// Load returns the stored state, or the zero State when the item does not
 // exist. An item whose attributes cannot be decoded yields an error wrapping
-// ErrCorrupt; the item is left as it is and, if its version attribute could
-// be read, the returned State carries that Version (and nothing else) so a
+// state.ErrCorrupt; the item is left as it is and, if its version attribute could
+// be read, the returned state.State carries that Version (and nothing else) so a
 // caller may overwrite the item with Swap.
-func (s *DynamoStore) Load(ctx context.Context) (State, error) {
+func (s *Store) Load(ctx context.Context) (state.State, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            s.itemKey(),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return State{}, fmt.Errorf("load state %s/%s: %w", s.table, s.key, err)
+		return state.State{}, fmt.Errorf("load state %s/%s: %w", s.table, s.key, err)
 	}
 	if len(out.Item) == 0 {
-		return State{}, nil
+		return state.State{}, nil
 	}
 	st, err := decodeItem(out.Item)
 	if err != nil {
@@ -79,46 +80,46 @@ func (s *DynamoStore) Load(ctx context.Context) (State, error) {
 	return st, nil
 }
 
-func decodeItem(item map[string]types.AttributeValue) (State, error) {
+func decodeItem(item map[string]types.AttributeValue) (state.State, error) {
 	v, ok := item[attrVersion].(*types.AttributeValueMemberN)
 	if !ok {
-		return State{}, fmt.Errorf("%w: attribute %q missing or not a number", ErrCorrupt, attrVersion)
+		return state.State{}, fmt.Errorf("%w: attribute %q missing or not a number", state.ErrCorrupt, attrVersion)
 	}
 	version, err := strconv.ParseInt(v.Value, 10, 64)
 	if err != nil || version < 1 {
-		return State{}, fmt.Errorf("%w: attribute %q is %q, want an integer of 1 or more", ErrCorrupt, attrVersion, v.Value)
+		return state.State{}, fmt.Errorf("%w: attribute %q is %q, want an integer of 1 or more", state.ErrCorrupt, attrVersion, v.Value)
 	}
 	raw, ok := item[attrState].(*types.AttributeValueMemberS)
 	if !ok {
-		return State{Version: version}, fmt.Errorf("%w: attribute %q missing or not a string", ErrCorrupt, attrState)
+		return state.State{Version: version}, fmt.Errorf("%w: attribute %q missing or not a string", state.ErrCorrupt, attrState)
 	}
-	st, err := Decode([]byte(raw.Value))
+	st, err := state.Decode([]byte(raw.Value))
 	if err != nil {
-		return State{Version: version}, fmt.Errorf("attribute %q: %w", attrState, err)
+		return state.State{Version: version}, fmt.Errorf("attribute %q: %w", attrState, err)
 	}
 	if st.Version != version {
-		return State{Version: version}, fmt.Errorf("%w: attribute %q has version %d, attribute %q is %d",
-			ErrCorrupt, attrState, st.Version, attrVersion, version)
+		return state.State{Version: version}, fmt.Errorf("%w: attribute %q has version %d, attribute %q is %d",
+			state.ErrCorrupt, attrState, st.Version, attrVersion, version)
 	}
 	return st, nil
 }
 
 // Swap stores next, with Version set to old.Version+1, if the item still has
 // version old.Version (old.Version 0: if no item exists yet), and returns
-// what it stored. Otherwise it returns an error wrapping ErrConflict and
+// what it stored. Otherwise it returns an error wrapping state.ErrConflict and
 // changes nothing.
-func (s *DynamoStore) Swap(ctx context.Context, old, next State) (State, error) {
+func (s *Store) Swap(ctx context.Context, old, next state.State) (state.State, error) {
 	if old.Version < 0 {
-		return State{}, fmt.Errorf("swap state %s/%s: negative version %d", s.table, s.key, old.Version)
+		return state.State{}, fmt.Errorf("swap state %s/%s: negative version %d", s.table, s.key, old.Version)
 	}
 	next.Version = old.Version + 1
-	data, stored, err := encodeChecked(next)
+	data, stored, err := state.Canonical(next)
 	if err != nil {
-		return State{}, fmt.Errorf("swap state %s/%s: %w", s.table, s.key, err)
+		return state.State{}, fmt.Errorf("swap state %s/%s: %w", s.table, s.key, err)
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, data); err != nil {
-		return State{}, fmt.Errorf("swap state %s/%s: %w", s.table, s.key, err)
+		return state.State{}, fmt.Errorf("swap state %s/%s: %w", s.table, s.key, err)
 	}
 
 	in := &dynamodb.PutItemInput{
@@ -142,10 +143,10 @@ func (s *DynamoStore) Swap(ctx context.Context, old, next State) (State, error) 
 	if _, err := s.client.PutItem(ctx, in); err != nil {
 		var failed *types.ConditionalCheckFailedException
 		if errors.As(err, &failed) {
-			return State{}, fmt.Errorf("swap state %s/%s: stored version is not %d: %w",
-				s.table, s.key, old.Version, ErrConflict)
+			return state.State{}, fmt.Errorf("swap state %s/%s: stored version is not %d: %w",
+				s.table, s.key, old.Version, state.ErrConflict)
 		}
-		return State{}, fmt.Errorf("swap state %s/%s: %w", s.table, s.key, err)
+		return state.State{}, fmt.Errorf("swap state %s/%s: %w", s.table, s.key, err)
 	}
 	return stored, nil
 }
@@ -160,7 +161,7 @@ type CreateTableAPI interface {
 // createTableTimeout bounds the wait for ACTIVE when ctx has no deadline.
 const createTableTimeout = 2 * time.Minute
 
-// CreateTable creates a table for DynamoStore (partition key "pk" of type
+// CreateTable creates a table for Store (partition key "pk" of type
 // string, on-demand billing) and waits until it is ACTIVE. A table of that
 // name that exists already is not an error; CreateTable then only waits for
 // it. It is meant for tests and set-up scripts: production tables come from
