@@ -80,7 +80,7 @@ const (
 	DefaultMaxErrors      = "100%"
 	DefaultPollInterval   = time.Second
 	DefaultComment        = "extcloud-failover"
-	defaultSSMWait           = 2 * time.Minute
+	defaultSSMWait        = 2 * time.Minute
 	// ssmBatch is the most instance IDs one SendCommand accepts.
 	ssmBatch = 50
 )
