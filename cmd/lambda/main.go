@@ -1,0 +1,202 @@
+// Command bootstrap is the checker as an AWS Lambda function (provided.al2023,
+// built with -tags lambda.norpc). Each invocation probes the active region
+// once, keeps the outage clock in a DynamoDB item and, once an outage has
+// lasted FAILOVER_THRESHOLD, points the fleet at the next healthy region with
+// SSM Run Command. template.yaml runs it every 10 seconds.
+//
+// Configuration and AWS clients are built once, at start, and reused by warm
+// invocations. An invalid configuration is logged once as one line and the
+// process stays up: every invocation then fails fast with a ConfigError
+// naming the field, rather than the runtime restarting a crashing process.
+//
+// Datadog metrics are sent through datadog-lambda-go when an API key is
+// configured (DD_API_KEY or DD_KMS_API_KEY, or the Datadog extension is
+// present); otherwise the handler is not wrapped at all and nothing is sent.
+// Datadog never fails an invocation.
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	ddlambda "github.com/DataDog/datadog-lambda-go"
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"extcloud-failover/internal/check"
+	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/remote/ssmpush"
+	"extcloud-failover/internal/state/dynamo"
+	"extcloud-failover/internal/telemetry"
+)
+
+const (
+	// ddHTTPTimeout bounds the one metrics request after each check.
+	ddHTTPTimeout = time.Second
+	// responseMargin is kept back from the deadline to post the response.
+	responseMargin = 300 * time.Millisecond
+	// ddExtensionPath is where the Datadog Lambda extension lives when its
+	// layer is attached; datadog-lambda-go then sends through it.
+	ddExtensionPath = "/opt/extensions/datadog-agent"
+	defaultService  = "extcloud-failover"
+)
+
+func main() {
+	a := newApp(context.Background(), os.LookupEnv, os.Stdout)
+	lambda.Start(a.handler())
+}
+
+// handler is what lambda.Start runs: Handle, wrapped by datadog-lambda-go
+// when metrics are sent.
+func (a *app) handler() any {
+	if a.dd == nil {
+		return a.Handle
+	}
+	return ddlambda.WrapFunction(a.Handle, a.dd)
+}
+
+// newApp reads the configuration and builds the AWS clients, once. It never
+// fails: a bad configuration becomes the ConfigError every invocation returns.
+func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout io.Writer) *app {
+	a := &app{run: check.Run, force: check.Failover, margin: responseMargin}
+	lookupEnv, siteURL, err := splitSiteURL(lookupEnv)
+	var cfg *config.Config
+	if err == nil {
+		cfg, err = config.FromEnv(lookupEnv)
+	}
+	if err == nil {
+		err = cfg.ValidateLambda()
+	}
+	service, secrets := defaultService, []string(nil)
+	if cfg != nil {
+		if cfg.DDService != "" {
+			service = cfg.DDService
+		}
+		secrets = cfg.Secrets()
+	}
+	a.log = slog.New(telemetry.NewHandler(stdout, telemetry.HandlerOptions{Service: service, Secrets: secrets}))
+	if err != nil {
+		return a.fail(err)
+	}
+	a.cfg = cfg
+
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return a.fail(fmt.Errorf("aws sdk: %w", err))
+	}
+	a.deps = check.Deps{
+		Store:  markedStore{dynamo.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.StateKey)},
+		Pusher: ssmpush.New(ssm.NewFromConfig(awsCfg), ssmConfig(cfg)),
+		Prober: check.NewProber(cfg),
+	}
+	if cfg.LatencyCheck != config.LatencyOff && (cfg.LatencyServer != "" || cfg.WitnessURL != "") {
+		a.deps.Guard = check.NewLatencyGuard(check.LatencyOptions{ServerURL: cfg.LatencyServer, WitnessURL: cfg.WitnessURL, Timeout: cfg.LatencyTimeout})
+	}
+
+	// template.yaml sets DD_KMS_API_KEY to "" when there is no key.
+	kms, _ := lookupEnv(ddlambda.DatadogKMSAPIKeyEnvVar)
+	if _, statErr := os.Stat(ddExtensionPath); cfg.DDAPIKey != "" || kms != "" || statErr == nil {
+		a.dd = &ddlambda.Config{
+			APIKey: cfg.DDAPIKey,
+			Site:   cmp.Or(siteURL, cfg.DDSite),
+			// Tracing needs a Lambda context and a tracer setup we do not
+			// want; metrics are the point.
+			DDTraceEnabled:    false,
+			HTTPClientTimeout: ddHTTPTimeout,
+		}
+		a.deps.Metrics = ddMetrics{send: ddlambda.Metric, tags: ddTags(cfg), log: a.log}
+		a.margin += ddHTTPTimeout
+	}
+	a.log.Info("ready", "regions", len(cfg.Regions), "primary", cfg.Primary(), "state_table", cfg.StateTable,
+		"state_key", cfg.StateKey, "ssm_targets", len(cfg.SSMTargets), "datadog", a.dd != nil)
+	return a
+}
+
+// fail records a configuration error: logged once here, returned by every
+// invocation.
+func (a *app) fail(err error) *app {
+	a.initErr = &ConfigError{Err: err}
+	a.log.Error("invalid configuration: "+err.Error(), "error_type", "ConfigError")
+	return a
+}
+
+// splitSiteURL handles a DD_SITE that is a base URL (https://proxy:8443, or
+// http://127.0.0.1:PORT in tests): datadog-lambda-go sends to <url>/api/v1
+// then, instead of https://api.<site>/api/v1, but the config package accepts
+// only host names. Such a URL is checked here, hidden from config and
+// returned for datadog-lambda-go.
+func splitSiteURL(lookupEnv func(string) (string, bool)) (func(string) (string, bool), string, error) {
+	site, _ := lookupEnv("DD_SITE")
+	if !strings.HasPrefix(site, "http://") && !strings.HasPrefix(site, "https://") {
+		return lookupEnv, "", nil
+	}
+	u, err := url.Parse(site)
+	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return lookupEnv, "", &config.Error{Field: "DD_SITE", Msg: fmt.Sprintf("%.80q is neither a host name nor a base URL (want e.g. datadoghq.com or https://proxy.example.com:8443)", site)}
+	}
+	hide := func(key string) (string, bool) {
+		if key == "DD_SITE" {
+			return "", false
+		}
+		return lookupEnv(key)
+	}
+	return hide, strings.TrimSuffix(site, "/"), nil
+}
+
+func ssmConfig(cfg *config.Config) ssmpush.Config {
+	targets := make([]ssmpush.Target, 0, len(cfg.SSMTargets))
+	for _, t := range cfg.SSMTargets {
+		targets = append(targets, ssmpush.Target{TagKey: t.TagKey, TagValue: t.TagValue, InstanceID: t.InstanceID})
+	}
+	return ssmpush.Config{
+		Targets:        targets,
+		EnvFile:        cfg.EnvFile,
+		Programs:       cfg.SupervisorPrograms,
+		MaxConcurrency: cfg.SSMMaxConcurrency,
+		MaxErrors:      cfg.SSMMaxErrors,
+	}
+}
+
+// ddTags are added to every metric: the service and DD_TAGS.
+func ddTags(cfg *config.Config) []string {
+	tags := []string{"service:" + cfg.DDService}
+	for _, t := range strings.Split(cfg.DDTags, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	return tags
+}
+
+// ddMetrics sends the checker's figures as Datadog distribution metrics
+// through the datadog-lambda-go wrapper of the current invocation. It never
+// fails the invocation: a panic in the sender is logged and dropped.
+type ddMetrics struct {
+	send func(name string, value float64, tags ...string)
+	tags []string
+	log  *slog.Logger
+}
+
+func (m ddMetrics) Gauge(name string, value float64, tags ...string) { m.emit(name, value, tags) }
+func (m ddMetrics) Count(name string, value int64, tags ...string) {
+	m.emit(name, float64(value), tags)
+}
+
+func (m ddMetrics) emit(name string, value float64, tags []string) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.log.Warn("datadog metric dropped", "metric", name, "error", fmt.Sprint(r))
+		}
+	}()
+	m.send(name, value, append(slices.Clip(tags), m.tags...)...)
+}
