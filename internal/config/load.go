@@ -132,7 +132,7 @@ var variables = []variable{
 	{env: "STATE_TABLE", meta: "TABLE", docDef: "required for Lambda",
 		help: "DynamoDB table holding the state (Lambda)",
 		parse: func(c *Config, s, field string) error {
-			if s != "" && !tableRE.MatchString(s) {
+			if s != "" && (len(s) < 3 || len(s) > 255 || !tableRE.MatchString(s)) {
 				return errorf(field, "%s is not a DynamoDB table name (want 3-255 of A-Z a-z 0-9 _ . -)", quote(s))
 			}
 			c.StateTable = s

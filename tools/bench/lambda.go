@@ -1,0 +1,393 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// runtimeAPI serves the Lambda Runtime API on 127.0.0.1 to one function
+// process at a time: invoke queues an event and waits for the answer.
+type runtimeAPI struct {
+	addr  string
+	stop  func()
+	queue chan invocation
+	seq   atomic.Int64
+
+	mu      sync.Mutex
+	waiting map[string]chan answer
+}
+
+type invocation struct {
+	id       string
+	payload  []byte
+	deadline time.Time
+}
+
+type answer struct {
+	ok   bool
+	body []byte
+	at   time.Time
+}
+
+func (b *bench) startRuntimeAPI() (*runtimeAPI, error) {
+	r := &runtimeAPI{queue: make(chan invocation, 4), waiting: map[string]chan answer{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case inv := <-r.queue:
+			h := w.Header()
+			h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+			h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+			h.Set("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0")
+			h.Set("Content-Type", "application/json")
+			_, _ = w.Write(inv.payload)
+		case <-req.Context().Done():
+		}
+	})
+	reply := func(ok bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, req *http.Request) {
+			body, _ := io.ReadAll(req.Body)
+			at := time.Now()
+			r.mu.Lock()
+			ch := r.waiting[req.PathValue("id")]
+			delete(r.waiting, req.PathValue("id"))
+			r.mu.Unlock()
+			if ch == nil {
+				http.Error(w, "unknown request id", http.StatusBadRequest)
+				return
+			}
+			ch <- answer{ok: ok, body: body, at: at}
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = io.WriteString(w, `{"status":"OK"}`)
+		}
+	}
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", reply(true))
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", reply(false))
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, req *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+	})
+	addr, stop, err := serve(mux)
+	if err != nil {
+		return nil, err
+	}
+	r.addr, r.stop = addr, stop
+	return r, nil
+}
+
+// invoke queues payload and waits for the answer; it returns the time from
+// queueing to the answer's arrival.
+func (r *runtimeAPI) invoke(ctx context.Context, payload string) (answer, error) {
+	id := fmt.Sprintf("req-%d", r.seq.Add(1))
+	ch := make(chan answer, 1)
+	r.mu.Lock()
+	r.waiting[id] = ch
+	r.mu.Unlock()
+	r.queue <- invocation{id: id, payload: []byte(payload), deadline: time.Now().Add(9 * time.Second)}
+	select {
+	case a := <-ch:
+		return a, nil
+	case <-time.After(15 * time.Second):
+		return answer{}, fmt.Errorf("no answer to %s within 15s", payload)
+	case <-ctx.Done():
+		return answer{}, ctx.Err()
+	}
+}
+
+// function is one running bootstrap (or baseline runtime) process.
+type function struct {
+	cmd    *exec.Cmd
+	stdout *lineBuffer
+	done   chan struct{}
+}
+
+// lineBuffer keeps what a process wrote; safe for concurrent use.
+type lineBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *lineBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lineBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// lambdaEnv is what the Lambda service sets, plus fake credentials.
+func lambdaEnv(rt *runtimeAPI, extra ...string) []string {
+	return append([]string{
+		"AWS_LAMBDA_RUNTIME_API=" + rt.addr,
+		"AWS_LAMBDA_FUNCTION_NAME=bench",
+		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
+		"AWS_REGION=us-east-1",
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_SESSION_TOKEN=test",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+	}, extra...)
+}
+
+func startFunction(bin string, env []string) (*function, error) {
+	f := &function{stdout: &lineBuffer{}, done: make(chan struct{})}
+	f.cmd = exec.Command(bin)
+	f.cmd.Env = env
+	f.cmd.Stdout, f.cmd.Stderr = f.stdout, f.stdout
+	f.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := f.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { _ = f.cmd.Wait(); close(f.done) }()
+	return f, nil
+}
+
+func (f *function) stop() {
+	_ = f.cmd.Process.Kill()
+	<-f.done
+}
+
+// probeMS returns the probe_ms of every "check complete" line.
+func probeMS(logs string) []time.Duration {
+	var out []time.Duration
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var l struct {
+			Message string  `json:"message"`
+			ProbeMS float64 `json:"probe_ms"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Message == "check complete" {
+			out = append(out, time.Duration(l.ProbeMS*float64(time.Millisecond)))
+		}
+	}
+	return out
+}
+
+// lambdaConfig is one way to run a function for the figures.
+type lambdaConfig struct {
+	name string
+	bin  string
+	env  []string // added to lambdaEnv
+	// check verifies one answer.
+	check func(answer) error
+}
+
+// coldStarts starts cfg's process n times and measures from the start to
+// the first answer, interleaving the configurations.
+// Each process gets its own Runtime API, so an event is never handed to a
+// process that was just stopped.
+func (b *bench) coldStarts(ctx context.Context, cfgs []lambdaConfig, n int) (map[string][]time.Duration, error) {
+	out := map[string][]time.Duration{}
+	for i := range n + 1 {
+		for _, c := range cfgs {
+			rt, err := b.startRuntimeAPI()
+			if err != nil {
+				return nil, err
+			}
+			start := time.Now()
+			f, err := startFunction(c.bin, lambdaEnv(rt, c.env...))
+			if err != nil {
+				rt.stop()
+				return nil, err
+			}
+			a, err := rt.invoke(ctx, `{"offset": 0}`)
+			f.stop()
+			rt.stop()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w\n%s", c.name, err, f.stdout)
+			}
+			if err := c.check(a); err != nil {
+				return nil, fmt.Errorf("%s: %w\n%s", c.name, err, f.stdout)
+			}
+			if i > 0 {
+				out[c.name] = append(out[c.name], a.at.Sub(start))
+			}
+		}
+	}
+	return out, nil
+}
+
+// warmInvokes runs one process of cfg and invokes it n times after one
+// warm-up invocation; it returns the round trips and the process output.
+func (b *bench) warmInvokes(ctx context.Context, c lambdaConfig, n int) ([]time.Duration, string, error) {
+	rt, err := b.startRuntimeAPI()
+	if err != nil {
+		return nil, "", err
+	}
+	defer rt.stop()
+	f, err := startFunction(c.bin, lambdaEnv(rt, c.env...))
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.stop()
+	var out []time.Duration
+	for i := range n + 1 {
+		start := time.Now()
+		a, err := rt.invoke(ctx, `{"offset": 10}`)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w\n%s", c.name, err, f.stdout)
+		}
+		if err := c.check(a); err != nil {
+			return nil, "", fmt.Errorf("%s: %w\n%s", c.name, err, f.stdout)
+		}
+		if i > 0 {
+			out = append(out, a.at.Sub(start))
+		}
+	}
+	return out, f.stdout.String(), nil
+}
+
+func healthyAnswer(a answer) error {
+	var res struct {
+		Healthy *bool  `json:"healthy"`
+		Action  string `json:"action"`
+	}
+	if !a.ok {
+		return fmt.Errorf("error answer: %s", a.body)
+	}
+	if err := json.Unmarshal(a.body, &res); err != nil || res.Healthy == nil || !*res.Healthy {
+		return fmt.Errorf("answer %s: want healthy", a.body)
+	}
+	return nil
+}
+
+// lambdaFigures measures bin/bootstrap: cold start and warm invocations,
+// with and without the Datadog wrapper, against a minimal Go runtime doing
+// the same GET; DynamoDB calls per invocation; binary sizes.
+func (b *bench) lambdaFigures(ctx context.Context) error {
+	dyn, err := b.dynalite(ctx)
+	if err != nil {
+		return err
+	}
+	dynProxy, dynCalls, err := b.countingProxy(dyn)
+	if err != nil {
+		return err
+	}
+	ssm, err := b.startSSM(1)
+	if err != nil {
+		return err
+	}
+	var regions [3]*region
+	for i, n := range []string{"NAM", "EU", "APAC"} {
+		if regions[i], err = b.startRegion(n); err != nil {
+			return err
+		}
+	}
+	var ddPosts atomic.Int64
+	ddAddr, ddStop, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		ddPosts.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(w, "{}")
+	}))
+	if err != nil {
+		return err
+	}
+	b.cleanup = append(b.cleanup, ddStop)
+	app := []string{
+		"AWS_ENDPOINT_URL_DYNAMODB=" + dynProxy,
+		"AWS_ENDPOINT_URL_SSM=" + ssm.url,
+		"EXT_CLOUD_FAILOVER_LIST=NAM=" + regions[0].addr + ",EU=" + regions[1].addr + ",APAC=" + regions[2].addr,
+		"CLOUDLOOKUP_URL=http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
+		"CONNECTION_KEEPALIVE_ORG_ID=org-1",
+		"CONNECTION_KEEPALIVE_TXN_ID=txn-1",
+		"STATE_TABLE=" + benchTable,
+		"STATE_KEY=bench",
+		"SSM_TARGETS=tag:ExtCloudFailover=app",
+		"SUPERVISOR_PROGRAMS=app",
+	}
+	plain := lambdaConfig{name: "plain", bin: b.lambda, env: app, check: healthyAnswer}
+	dd := lambdaConfig{name: "datadog", bin: b.lambda, check: healthyAnswer,
+		env: append(slices.Clip(app), "DD_API_KEY=0123456789abcdef0123456789abcdef", "DD_SITE=http://"+ddAddr)}
+	floor := lambdaConfig{name: "floor", bin: b.base.minRuntime, env: []string{"PROBE_URL=" + regions[0].url()}, check: healthyAnswer}
+
+	cold, err := b.coldStarts(ctx, []lambdaConfig{plain, dd, floor}, b.o.runs)
+	if err != nil {
+		return err
+	}
+	sec := "Lambda"
+	cmd := "make bench (lambdaFigures)"
+	b.report.add(row{section: sec, figure: fmt.Sprintf("cold start: process start to first response through a local Runtime API (includes one DynamoDB GetItem against dynalite and the probe), median of %d", b.o.runs),
+		ours: ms(median(cold["plain"])), baseline: "minimal Go runtime doing the same GET " + ms(median(cold["floor"])),
+		ratio: ratio(float64(median(cold["plain"])), float64(median(cold["floor"]))), command: cmd})
+	b.report.add(row{section: sec, figure: "cold start with the Datadog wrapper (DD_API_KEY set, DD_SITE a local server)",
+		ours: ms(median(cold["datadog"])), baseline: "same, without Datadog " + ms(median(cold["plain"])),
+		ratio: ratio(float64(median(cold["datadog"])), float64(median(cold["plain"]))), command: cmd})
+
+	dynCalls.reset()
+	warmPlain, logs, err := b.warmInvokes(ctx, plain, b.o.warm)
+	if err != nil {
+		return err
+	}
+	n := b.o.warm + 1
+	gets, puts, conns := dynCalls.get("GetItem"), dynCalls.get("PutItem"), dynCalls.conns.Load()
+	probePlain := median(probeMS(logs))
+	ddPosts.Store(0)
+	warmDD, logsDD, err := b.warmInvokes(ctx, dd, b.o.warm)
+	if err != nil {
+		return err
+	}
+	posts := ddPosts.Load()
+	probeDD := median(probeMS(logsDD))
+	warmFloor, _, err := b.warmInvokes(ctx, floor, b.o.warm)
+	if err != nil {
+		return err
+	}
+	mp, mdd, mf := median(warmPlain), median(warmDD), median(warmFloor)
+	b.figs["lambda.warm"] = mp.Seconds()
+	b.report.add(row{section: sec, figure: fmt.Sprintf("warm invocation, healthy: event queued to response received, median of %d", b.o.warm),
+		ours: ms(mp), baseline: "minimal Go runtime " + ms(mf), ratio: ratio(float64(mp), float64(mf)), command: cmd})
+	b.report.add(row{section: sec, figure: "warm invocation overhead beyond the probe (round trip − probe_ms of the log line): Runtime API, DynamoDB GetItem, decision, logs",
+		ours: ms(mp - probePlain), baseline: "probe itself " + ms(probePlain), ratio: ratio(float64(mp-probePlain), float64(probePlain)), command: cmd})
+	b.report.add(row{section: sec, figure: "warm invocation with the Datadog wrapper (metrics flushed to the local site each invocation)",
+		ours: ms(mdd), baseline: "without Datadog " + ms(mp), ratio: ratio(float64(mdd), float64(mp)), command: cmd})
+	b.report.add(row{section: sec, figure: "warm overhead beyond the probe, with Datadog",
+		ours: ms(mdd - probeDD), baseline: "without Datadog " + ms(mp-probePlain), ratio: ratio(float64(mdd-probeDD), float64(mp-probePlain)), command: cmd})
+
+	readsPer := float64(gets) / float64(n)
+	writesPer := float64(puts) / float64(n)
+	b.report.add(row{section: "State", figure: fmt.Sprintf("DynamoDB calls per healthy Lambda invocation (real bin/bootstrap, counted at a proxy in front of dynalite over %d warm invocations)", n),
+		ours: fmt.Sprintf("%.2f GetItem, %.2f PutItem", readsPer, writesPer), baseline: "goal: 1 read, 0 writes",
+		goal: "1 read, 0 writes", met: gets == n && puts == 0, command: cmd})
+	b.report.note(sec, fmt.Sprintf("AWS clients are built once per container (cmd/lambda newApp, before lambda.Start): one process opened %d TCP connection(s) to DynamoDB over %d invocations; a client per invocation would open one each time.", conns, n))
+	b.report.note(sec, fmt.Sprintf("With DD_API_KEY set the local Datadog site received %d metric posts over %d invocations; with it unset the handler is not wrapped and nothing is sent.", posts, n))
+
+	for _, bin := range []struct{ name, path string }{{"bin/extcloud-failover (host)", b.host}, {"bin/bootstrap (Lambda)", b.lambda}} {
+		fi, err := os.Stat(bin.path)
+		if err != nil {
+			return err
+		}
+		b.report.add(row{section: "Binaries", figure: bin.name + ": size, -trimpath -ldflags='-s -w'",
+			ours: mb(fi.Size()), baseline: "", command: "make build && ls -l bin/"})
+	}
+	if fi, err := os.Stat(b.base.bareGet); err == nil {
+		b.report.note("Binaries", "For scale: a bare Go `http.Get` program built the same way is "+mb(fi.Size())+".")
+	}
+	if gets == 0 {
+		return errors.New("no GetItem counted: the proxy is not in the path")
+	}
+	return nil
+}
