@@ -9,17 +9,26 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the table in docs/configuration.md")
+var update = flag.Bool("update", false, "rewrite the configuration table in README.md and docs/configuration.md")
 
 const (
 	tableBegin = "<!-- table:begin (generated: go test ./internal/config -run TestDocsTable -update) -->\n"
 	tableEnd   = "<!-- table:end -->\n"
 )
 
-// TestDocsTable keeps docs/configuration.md's table in step with the
-// variables Load reads.
+// TestDocsTable keeps the configuration table of README.md and
+// docs/configuration.md in step with the variables Load reads.
 func TestDocsTable(t *testing.T) {
-	path := filepath.Join("..", "..", "docs", "configuration.md")
+	for _, path := range []string{
+		filepath.Join("..", "..", "README.md"),
+		filepath.Join("..", "..", "docs", "configuration.md"),
+	} {
+		checkTable(t, path)
+	}
+}
+
+func checkTable(t *testing.T, path string) {
+	t.Helper()
 	doc, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
