@@ -75,8 +75,9 @@ func dynaliteStart(t testing.TB, bin string) (string, error) {
 	cmd.Stdout = out
 	cmd.Stderr = out
 	// Its own process group, so that the kill reaches node and anything it
-	// spawned; Pdeathsig ends it if the test binary dies without cleanup.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// spawned. No Pdeathsig: Linux sends it when the forking *thread* exits,
+	// which the Go runtime may do mid-test, killing a dynalite still in use.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -93,10 +94,15 @@ func dynaliteStart(t testing.TB, bin string) (string, error) {
 
 	deadline := time.Now().Add(dynaliteStartTimeout)
 	for {
+		// Ready only once dynalite itself says it listens: a bare TCP accept
+		// could come from another process that took the port first.
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			_ = conn.Close()
-			break
+			if strings.Contains(out.String(), "Dynalite listening at:") {
+				break
+			}
+			err = errors.New("port open but dynalite has not reported listening")
 		}
 		if time.Now().After(deadline) {
 			stop()

@@ -42,7 +42,7 @@ func (b *bench) startDynalite(ctx context.Context) (string, error) {
 	ln.Close()
 	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start dynalite: %w", err)
 	}

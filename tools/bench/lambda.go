@@ -156,7 +156,7 @@ func startFunction(bin string, env []string) (*function, error) {
 	f.cmd = exec.Command(bin)
 	f.cmd.Env = env
 	f.cmd.Stdout, f.cmd.Stderr = f.stdout, f.stdout
-	f.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	f.cmd.SysProcAttr = &syscall.SysProcAttr{}
 	if err := f.cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ autorestart=false
 	}
 	s.cmd = exec.Command(bin, "-c", s.conf)
 	s.cmd.Dir = sdir
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start supervisord: %w", err)
 	}
