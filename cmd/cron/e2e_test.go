@@ -158,6 +158,9 @@ func (f *fleet) run(args ...string) invocation {
 			inv.summary = m
 		}
 	}
+	if summaries := strings.Count(inv.stdout, `"message":"check complete"`); inv.code != 2 && len(inv.lines) > 0 && summaries != 1 {
+		f.t.Errorf("run %v wrote %d summary lines, want exactly 1:\n%s", args, summaries, inv.stdout)
+	}
 	return inv
 }
 

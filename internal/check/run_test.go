@@ -383,3 +383,61 @@ func TestFailoverForced(t *testing.T) {
 		t.Fatalf("%d pushes, want 1", n)
 	}
 }
+
+// countingGuard reports a fixed latency and counts its runs.
+type countingGuard struct{ n atomic.Int64 }
+
+func (g *countingGuard) Check(context.Context) GuardResult {
+	g.n.Add(1)
+	return GuardResult{OK: true, Latency: 12 * time.Millisecond}
+}
+
+type metricsRecorder struct {
+	mu     sync.Mutex
+	gauges map[string][]float64
+}
+
+func (m *metricsRecorder) Gauge(name string, v float64, _ ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gauges == nil {
+		m.gauges = map[string][]float64{}
+	}
+	m.gauges[name] = append(m.gauges[name], v)
+}
+
+func (m *metricsRecorder) Count(string, int64, ...string) {}
+
+func TestRunLatencyAlwaysMeasuresOncePerInterval(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	g := &countingGuard{}
+	w.guard = g
+	metrics := &metricsRecorder{}
+	env := map[string]string{"LATENCY_CHECK": "always", "LATENCY_INTERVAL": "5m"}
+	for i := 0; i < 61; i++ { // ten minutes and ten seconds of healthy checks
+		deps := w.deps()
+		deps.Metrics = metrics
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		for k, v := range env {
+			w.env[k] = v
+		}
+		if _, err := Run(ctx, testConfig(t, w.env), deps); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		w.now = w.now.Add(10 * time.Second)
+	}
+	if n := g.n.Load(); n != 3 {
+		t.Fatalf("guard ran %d times in 10m10s of healthy checks, want 3 (at 0, 5m and 10m)", n)
+	}
+	if s := w.load(); s.LatencyMS != 12 || s.LatencyAt.IsZero() {
+		t.Fatalf("latency not kept in state: %+v", s)
+	}
+	if got := metrics.gauges["extcloud.latency.ms"]; len(got) != 3 || got[0] != 12 {
+		t.Fatalf("extcloud.latency.ms gauges %v, want three of 12", got)
+	}
+	if !strings.Contains(w.logs.String(), `"latency_ms":12`) {
+		t.Errorf("summary lacks latency_ms: %s", w.logs.String())
+	}
+}
