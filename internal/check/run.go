@@ -312,6 +312,10 @@ func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
 			r.log.Warn("host runs a newer generation; not retried", "host", h, "generation", p.Generation, "error", err.Error())
 			continue
 		}
+		if errors.Is(err, remote.ErrUnknownHost) {
+			r.log.Warn("pending host is no longer configured; dropped", "host", h, "generation", p.Generation)
+			continue
+		}
 		r.log.Error("host did not converge", "host", h, "generation", p.Generation, "region", p.Region, "error", err.Error())
 		failed = append(failed, h)
 		if firstErr == "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -439,5 +440,36 @@ func TestRunLatencyAlwaysMeasuresOncePerInterval(t *testing.T) {
 	}
 	if !strings.Contains(w.logs.String(), `"latency_ms":12`) {
 		t.Errorf("summary lacks latency_ms: %s", w.logs.String())
+	}
+}
+
+// unknownHostPusher answers like remote.Supervisor for a host that has left
+// SUPERVISOR_URL.
+type unknownHostPusher struct{ recordingPusher }
+
+func (p *unknownHostPusher) Push(ctx context.Context, t remote.Target, hosts []string) (remote.Result, error) {
+	res, err := p.recordingPusher.Push(ctx, t, hosts)
+	res.Failed["gone"] = fmt.Errorf("supervisor gone: not configured in SUPERVISOR_URL: %w", remote.ErrUnknownHost)
+	return res, err
+}
+
+func TestRunDropsPendingHostsNoLongerConfigured(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pending := state.State{ActiveRegion: "EU", Generation: 1,
+		Pending: &state.Pending{Generation: 1, Region: "EU", Cloud: "eu", Hosts: []string{"gone", "h1"}}}
+	if _, err := w.store.Swap(context.Background(), state.State{}, pending); err != nil {
+		t.Fatal(err)
+	}
+	p := &unknownHostPusher{recordingPusher{hosts: []string{"h1"}, fail: map[string]bool{}}}
+	deps := w.deps()
+	deps.Pusher = p
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := Run(ctx, testConfig(t, w.env), deps); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if s := w.load(); s.Pending != nil {
+		t.Fatalf("pending %+v, want the unconfigured host dropped and the push done", s.Pending)
 	}
 }

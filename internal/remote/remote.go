@@ -6,6 +6,10 @@ import "errors"
 // one pushed; the push is refused there and must not be retried.
 var ErrStaleGeneration = errors.New("remote: host has a newer generation")
 
+// ErrUnknownHost means a pending host is no longer among the configured
+// targets (the configuration changed); it is dropped, not retried.
+var ErrUnknownHost = errors.New("remote: host no longer configured")
+
 // Target is what the hosts must be pointed at after a push.
 type Target struct {
 	Region     string

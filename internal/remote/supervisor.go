@@ -229,7 +229,8 @@ func (s *Supervisor) Hosts() []string {
 // Push returns an error only when the env file cannot be written (then no
 // program is restarted, and every selected host is in Result.Failed with that
 // error; a newer generation in the file wraps ErrStaleGeneration). Failures on
-// a host, and host IDs that are not configured, are in Result.Failed.
+// a host, and host IDs that are not configured (wrapping ErrUnknownHost), are
+// in Result.Failed.
 func (s *Supervisor) Push(ctx context.Context, t Target, hosts []string) (Result, error) {
 	res := Result{Failed: map[string]error{}}
 	selected := s.hosts
@@ -247,7 +248,7 @@ func (s *Supervisor) Push(ctx context.Context, t Target, hosts []string) (Result
 			seen[id] = true
 			h, ok := byID[id]
 			if !ok {
-				res.Failed[id] = fmt.Errorf("supervisor %s: not configured in SUPERVISOR_URL", id)
+				res.Failed[id] = fmt.Errorf("supervisor %s: not configured in SUPERVISOR_URL: %w", id, ErrUnknownHost)
 				continue
 			}
 			selected = append(selected, h)

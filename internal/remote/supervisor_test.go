@@ -367,8 +367,11 @@ func TestSupervisorPushFanOut(t *testing.T) {
 	t.Run("unknown host", func(t *testing.T) {
 		res := svPush(t, s, svGen2, "unix:///nowhere.sock")
 		err := svFailed(t, res, "unix:///nowhere.sock")
-		if want := "supervisor unix:///nowhere.sock: not configured in SUPERVISOR_URL"; err.Error() != want {
+		if want := "supervisor unix:///nowhere.sock: not configured in SUPERVISOR_URL: remote: host no longer configured"; err.Error() != want {
 			t.Errorf("error = %q, want %q", err, want)
+		}
+		if !errors.Is(err, ErrUnknownHost) {
+			t.Errorf("error %v does not wrap ErrUnknownHost", err)
 		}
 		if len(res.Converged) != 0 {
 			t.Errorf("converged %q, want none", res.Converged)
