@@ -43,6 +43,9 @@ demo: build ## run the checker against three simulated regions and a real superv
 	$(GO) run ./tools/demo -bin bin/extcloud-failover
 
 bench: tools ## measure against baselines and write docs/BENCHMARKS.md
+	@test -x /usr/bin/time || { echo "installing GNU time with apt-get (peak RSS)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get install -y time >/dev/null 2>&1 || { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y time >/dev/null; }; }
 	$(GO) run ./tools/bench -out docs/BENCHMARKS.md
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
