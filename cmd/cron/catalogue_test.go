@@ -666,17 +666,19 @@ func catalogue(t *testing.T) []catCase {
 			}},
 		{name: "env/unparseable is rewritten", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true, restarts: 1,
 			setup: func(t *testing.T, r *catRig) { writeFile(t, r.envFile, "this is not\x00an env file\n") }},
-		// The state is behind the hosts (e.g. deleted by hand): the push is
-		// refused as stale and stays pending, exit 1 on every run, until a
-		// person acts; the hosts keep their newer generation.
-		{name: "env/newer generation by hand refuses the push", plant: true, down: []string{"NAM"}, own: true, code: 1, action: "failover", changed: true,
-			errHas: "holds generation 7",
+		// The state is behind the hosts (e.g. restored from an old copy): the
+		// failover's push is refused as stale, so the hosts' region and
+		// generation are adopted and written; nothing is restarted.
+		{name: "env/newer generation by hand is adopted", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true,
 			setup: func(t *testing.T, r *catRig) {
 				writeFile(t, r.envFile, "EXT_CLOUD="+r.apac.cloud()+"\nEXT_CLOUD_REGION=APAC\nEXT_CLOUD_GENERATION=7\n")
 			},
-			check: func(t *testing.T, r *catRig, _ invocation) {
-				if r.envRegion() != "APAC" {
-					t.Errorf("a stale push overwrote generation 7: env %q", r.envRegion())
+			check: func(t *testing.T, r *catRig, inv invocation) {
+				if r.envRegion() != "APAC" || inv.summary["to"] != "APAC" || inv.summary["generation"] != float64(7) {
+					t.Errorf("env %q, summary %v: want APAC at generation 7 adopted", r.envRegion(), inv.summary)
+				}
+				if !strings.Contains(inv.stdout, "hosts run a newer generation than the state") {
+					t.Errorf("adoption not logged: %s", inv.stdout)
 				}
 			}},
 		{name: "env/directory in its place", plant: true, down: []string{"NAM"}, own: true, code: 1, action: "failover", changed: true, errHas: "is a directory",

@@ -130,9 +130,27 @@ func (p *heldProxy) Release() { p.once.Do(func() { close(p.release) }) }
 // background is a binary started without waiting for it.
 type background struct {
 	cmd  *exec.Cmd
-	out  bytes.Buffer
+	out  lockedBuffer
 	done chan struct{}
 	err  error
+}
+
+// lockedBuffer is the binary's output, read by the test while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (f *fleet) start() *background {

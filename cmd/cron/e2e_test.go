@@ -91,7 +91,7 @@ func newFleet(t *testing.T, extra ...string) *fleet {
 	f := &fleet{t: t, dir: t.TempDir()}
 	f.nam, f.eu, f.apac = newRegion(t, "NAM"), newRegion(t, "EU"), newRegion(t, "APAC")
 	cmd, starts := testenv.CountingProgram(t, f.dir)
-	f.starts = starts
+	f.starts = func() int { f.settle(); return starts() }
 	f.sv = testenv.StartSupervisord(t, testenv.SupervisordOptions{
 		Programs: []testenv.SupervisordProgram{{Name: "app", Command: cmd}},
 	})
@@ -115,6 +115,22 @@ func newFleet(t *testing.T, extra ...string) *fleet {
 		"LATENCY_CHECK=off",
 	}, extra...)
 	return f
+}
+
+// settle waits until the counter has recorded the start of the app that
+// supervisord runs now: supervisord reports RUNNING (startsecs=0) a moment
+// before the program has written its line.
+func (f *fleet) settle() {
+	f.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		pid, ok := f.sv.RunningPID("app")
+		if !ok || testenv.LastStartedPID(f.t, f.dir) == pid {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.t.Fatalf("the app's start was not recorded within 10s")
 }
 
 // invocation is one run of the binary.

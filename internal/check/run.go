@@ -92,6 +92,7 @@ type runner struct {
 	status   int
 	probeErr error
 	latency  *latencyFigure
+	adopted  bool // the state was behind the hosts and must be written
 }
 
 func newRunner(cfg *config.Config, d Deps) *runner {
@@ -142,10 +143,59 @@ func (r *runner) load(ctx context.Context) (state.State, error) {
 	if err != nil {
 		return s, fmt.Errorf("load state: %w", err)
 	}
+	r.adoptHosts(ctx, &s)
 	if s.ActiveRegion == "" {
 		s.ActiveRegion = r.cfg.Primary()
 	}
 	return s, nil
+}
+
+// adoptHosts starts from the hosts' truth when there is no state at all (a
+// first run, or a state file deleted by hand): the region and generation that
+// ext_cloud.env names. A later failover then gets a generation the hosts
+// accept. With state present the env file is not read on the healthy path;
+// a state behind the hosts shows as a stale push (see push).
+func (r *runner) adoptHosts(ctx context.Context, s *state.State) {
+	if r.d.Recover == nil || s.Version != 0 || s.ActiveRegion != "" {
+		return
+	}
+	region, gen, err := r.d.Recover(ctx)
+	if _, known := r.cfg.Cloud(region); err != nil || !known {
+		return
+	}
+	s.ActiveRegion, s.Generation = region, gen
+	if gen > 0 {
+		r.log.Warn("no state: continuing from the hosts' env file", "region", region, "generation", gen)
+		r.adopted = true
+	}
+}
+
+// adopt records the hosts' region and generation after they refused a push
+// as stale: the state was behind them (restored from an old copy). Retrying
+// would be refused forever; the hosts' truth wins and the outage clock
+// starts again for their region.
+func (r *runner) adopt(ctx context.Context, s state.State, region string, gen int64) (state.State, error) {
+	r.log.Warn("hosts run a newer generation than the state; adopting it", "region", region, "generation", gen,
+		"state_region", s.ActiveRegion, "state_generation", s.Generation)
+	for attempt := 0; attempt < 5; attempt++ {
+		next := s
+		next.ActiveRegion, next.Generation, next.Pending = region, gen, nil
+		next.OutageStartedAt, next.LastProbeAt = time.Time{}, time.Time{}
+		stored, err := r.d.Store.Swap(ctx, s, next)
+		if err == nil {
+			return stored, nil
+		}
+		if !errors.Is(err, state.ErrConflict) {
+			return s, fmt.Errorf("adopt the hosts' generation %d: %w", gen, err)
+		}
+		if s, err = r.d.Store.Load(ctx); err != nil {
+			return s, fmt.Errorf("adopt the hosts' generation %d: %w", gen, err)
+		}
+		if s.Generation >= gen {
+			return s, nil
+		}
+	}
+	return s, fmt.Errorf("adopt the hosts' generation %d: %w", gen, state.ErrConflict)
 }
 
 func (r *runner) result(s state.State, action Action) Result {
@@ -216,6 +266,9 @@ func (r *runner) check(ctx context.Context) (Result, error) {
 		d.State.LatencyMS, d.State.LatencyAt = r.latency.ms, r.latency.at
 		d.Write = true
 	}
+	if r.adopted && d.Action != ActionPreflight {
+		d.Write = true
+	}
 	if !d.Write {
 		return res, pushErr
 	}
@@ -259,6 +312,9 @@ func (r *runner) pushIntent(ctx context.Context, s state.State, res Result) (Res
 		return res, err
 	}
 	s, err := r.push(ctx, s)
+	if s.ActiveRegion != res.To {
+		res.To, res.Reason = s.ActiveRegion, "hosts run a newer generation; adopted"
+	}
 	res.Generation = s.Generation
 	res.PendingHosts = []string{}
 	if s.Pending != nil {
@@ -296,6 +352,12 @@ func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
 	result, perr := r.d.Pusher.Push(ctx, t, p.Hosts)
 	if err := r.fault(ctx, FaultAfterPush); err != nil {
 		return s, err
+	}
+	if errors.Is(perr, remote.ErrStaleGeneration) && r.d.Recover != nil {
+		region, gen, err := r.d.Recover(ctx)
+		if _, known := r.cfg.Cloud(region); err == nil && known && gen > p.Generation {
+			return r.adopt(ctx, s, region, gen)
+		}
 	}
 	var failed []string
 	var firstErr string

@@ -473,3 +473,79 @@ func TestRunDropsPendingHostsNoLongerConfigured(t *testing.T) {
 		t.Fatalf("pending %+v, want the unconfigured host dropped and the push done", s.Pending)
 	}
 }
+
+func TestRunAdoptsHostsWhenStateIsBehind(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		stored  *state.State
+		hosts   string
+		hostGen int64
+		want    string
+		wantGen int64
+	}{
+		{name: "state deleted by hand", hosts: "APAC", hostGen: 7, want: "APAC", wantGen: 7},
+		{name: "hosts behind a pending push are not adopted", stored: &state.State{ActiveRegion: "EU", Generation: 3,
+			Pending: &state.Pending{Generation: 3, Region: "EU", Cloud: "eu", ClaimedUntil: t0.Add(time.Minute)}}, hosts: "NAM", hostGen: 2, want: "EU", wantGen: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			w.up["NAM"].Store(false)
+			if tt.stored != nil {
+				if _, err := w.store.Swap(context.Background(), state.State{}, *tt.stored); err != nil {
+					t.Fatal(err)
+				}
+			}
+			deps := w.deps()
+			deps.Recover = func(context.Context) (string, int64, error) { return tt.hosts, tt.hostGen, nil }
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res, err := Run(ctx, testConfig(t, w.env), deps)
+			if err != nil || res.Region != tt.want || res.Generation != tt.wantGen {
+				t.Fatalf("Run = %+v, %v; want %s at generation %d", res, err, tt.want, tt.wantGen)
+			}
+			if s := w.load(); s.ActiveRegion != tt.want || s.Generation != tt.wantGen {
+				t.Fatalf("stored %+v, want %s at generation %d", s, tt.want, tt.wantGen)
+			}
+			if n := len(w.pusher.calls()); n != 0 {
+				t.Fatalf("%d pushes, want none", n)
+			}
+		})
+	}
+}
+
+// stalePusher refuses every push like remote.Supervisor does when
+// ext_cloud.env holds a newer generation.
+type stalePusher struct{ recordingPusher }
+
+func (p *stalePusher) Push(ctx context.Context, t remote.Target, hosts []string) (remote.Result, error) {
+	p.recordingPusher.Push(ctx, t, hosts)
+	err := fmt.Errorf("env file holds generation 5: %w", remote.ErrStaleGeneration)
+	return remote.Result{Failed: map[string]error{"h1": err}}, err
+}
+
+func TestRunAdoptsHostsAfterAStalePush(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.up["NAM"].Store(false)
+	w.plantOutage(5 * time.Minute) // restored from an old copy: generation 0
+	p := &stalePusher{recordingPusher{hosts: []string{"h1"}, fail: map[string]bool{}}}
+	deps := w.deps()
+	deps.Pusher = p
+	deps.Recover = func(context.Context) (string, int64, error) { return "APAC", 5, nil }
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := Run(ctx, testConfig(t, w.env), deps)
+	if err != nil || res.To != "APAC" || res.Generation != 5 {
+		t.Fatalf("Run = %+v, %v; want APAC at generation 5 adopted", res, err)
+	}
+	if s := w.load(); s.ActiveRegion != "APAC" || s.Generation != 5 || s.Pending != nil || !s.OutageStartedAt.IsZero() {
+		t.Fatalf("stored %+v", s)
+	}
+	res, err = Run(ctx, testConfig(t, w.env), deps)
+	if err != nil || res.Action != ActionNone || res.Region != "APAC" || len(p.calls()) != 1 {
+		t.Fatalf("next run = %+v, %v, %d pushes; want a quiet APAC", res, err, len(p.calls()))
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -338,10 +339,10 @@ func (s *Supervisord) call(ctx context.Context, method string, args []any, v any
 }
 
 // CountingProgram returns a command for SupervisordProgram.Command that adds
-// a line to a file in dir each time it starts and then sleeps for an hour,
-// and a function that returns how many times it has started. The line is
-// written just after supervisord spawns the program, so poll count with a
-// deadline rather than reading it once.
+// a line (its pid) to a file in dir each time it starts and then sleeps for an
+// hour, and a function that returns how many times it has started. The line
+// is written just after supervisord spawns the program, so poll count with a
+// deadline rather than reading it once, or use LastStartedPID to wait for it.
 func CountingProgram(t testing.TB, dir string) (command string, count func() int) {
 	t.Helper()
 	f, err := os.CreateTemp(dir, "starts-")
@@ -355,7 +356,8 @@ func CountingProgram(t testing.TB, dir string) (command string, count func() int
 	if strings.ContainsAny(path, "' \"\\") {
 		t.Fatalf("start counter path %q needs quoting; use a plainer dir", path)
 	}
-	command = fmt.Sprintf("/bin/sh -c 'echo started >> %s; exec sleep 3600'", path)
+	// $$ survives the exec, so each line is the pid supervisord reports.
+	command = fmt.Sprintf("/bin/sh -c 'echo $$ >> %s; exec sleep 3600'", path)
 	count = func() int {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -365,4 +367,37 @@ func CountingProgram(t testing.TB, dir string) (command string, count func() int
 		return bytes.Count(data, []byte("\n"))
 	}
 	return command, count
+}
+
+// LastStartedPID returns the pid on the last line of a CountingProgram's
+// counter file in dir, 0 when there is none.
+func LastStartedPID(t testing.TB, dir string) int {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "starts-*"))
+	if err != nil || len(paths) != 1 {
+		t.Fatalf("start counter in %s: %v (found %d)", dir, err, len(paths))
+	}
+	data, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatalf("read start counter: %v", err)
+	}
+	lines := strings.Fields(string(data))
+	if len(lines) == 0 {
+		return 0
+	}
+	pid, _ := strconv.Atoi(lines[len(lines)-1])
+	return pid
+}
+
+// RunningPID returns the pid of program name when supervisord runs it; ok is
+// false when supervisord is down or the program is not RUNNING.
+func (s *Supervisord) RunningPID(name string) (pid int, ok bool) {
+	var info struct {
+		PID       int    `xmlrpc:"pid"`
+		StateName string `xmlrpc:"statename"`
+	}
+	if err := s.call(context.Background(), "supervisor.getProcessInfo", []any{name}, &info); err != nil {
+		return 0, false
+	}
+	return info.PID, info.StateName == "RUNNING"
 }
