@@ -30,22 +30,7 @@ import (
 var bootstrapPath string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "extcloud-lambda-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bootstrapPath = filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bootstrapPath, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build bootstrap:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.MainWithBinary(m, "bootstrap", &bootstrapPath, "lambda.norpc")
 }
 
 const (
