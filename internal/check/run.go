@@ -18,6 +18,10 @@ import (
 // are recorded as pending and retried by later invocations.
 var ErrPushIncomplete = errors.New("check: push incomplete")
 
+// MaxPendingHosts is the most host IDs a pending push keeps; beyond it the
+// re-push goes to every target.
+const MaxPendingHosts = 100
+
 // FaultPoint names a place in one invocation where a test may stop it.
 type FaultPoint string
 
@@ -388,8 +392,16 @@ func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
 	r.d.Metrics.Count("extcloud.push.hosts", int64(len(failed)), "region:"+p.Region, "status:failed")
 	slices.Sort(failed)
 	failed = slices.Compact(failed)
-
 	converged := perr == nil && len(failed) == 0
+	if len(failed) > MaxPendingHosts {
+		// A large fleet that has not finished (SSM waves outlast one
+		// invocation): re-push to every target rather than keep thousands of
+		// IDs in the state item and send them back 50 at a time. The push is
+		// idempotent per generation, so converged hosts restart nothing.
+		r.log.Warn("many hosts not converged; the next push goes to every target", "hosts", len(failed), "generation", p.Generation)
+		firstErr = fmt.Sprintf("%d hosts not converged, e.g. %s", len(failed), firstErr)
+		failed = nil
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		next := s
 		if s.Pending == nil || s.Pending.Generation != p.Generation {

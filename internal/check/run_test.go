@@ -549,3 +549,24 @@ func TestRunAdoptsHostsAfterAStalePush(t *testing.T) {
 		t.Fatalf("next run = %+v, %v, %d pushes; want a quiet APAC", res, err, len(p.calls()))
 	}
 }
+
+func TestRunManyUnconvergedHostsRepushToAllTargets(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.pusher.hosts = nil
+	for i := range MaxPendingHosts + 20 {
+		h := fmt.Sprintf("i-%017x", i)
+		w.pusher.hosts = append(w.pusher.hosts, h)
+		w.pusher.fail[h] = i%2 == 0 || i < MaxPendingHosts // 110 of 120 fail
+	}
+	w.up["NAM"].Store(false)
+	w.plantOutage(5 * time.Minute)
+	res, err := w.run(context.Background(), nil)
+	if !errors.Is(err, ErrPushIncomplete) || !slices.Equal(res.PendingHosts, []string{"*"}) {
+		t.Fatalf("Run = %+v, %v; want incomplete with every target pending", res, err)
+	}
+	s := w.load()
+	if s.Pending == nil || len(s.Pending.Hosts) != 0 || !strings.Contains(s.Pending.LastError, "110 hosts not converged") {
+		t.Fatalf("pending %+v", s.Pending)
+	}
+}
