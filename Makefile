@@ -30,6 +30,7 @@ vet: ## go vet and gofmt
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags lambda.norpc ./cmd/lambda
+	$(GO) vet -tags soak ./internal/soak
 
 lint: vet ## gofmt, go vet and staticcheck
 	$(GO) run $(STATICCHECK) ./...
