@@ -201,15 +201,27 @@ func TestTemplatePolicies(t *testing.T) {
 	if got := actions["lambda:InvokeFunction"]; !reflect.DeepEqual(got, []any{map[string]any{"Fn::GetAtt": "CheckerFunction.Arn"}}) {
 		t.Errorf("lambda:InvokeFunction on %v, want only the checker's ARN", got)
 	}
+	// With SsmTargetInstanceIds set, SendCommand reaches exactly those
+	// instances: evaluate the statement's Fn::Split/Fn::Join for a sample.
+	params := map[string]string{"SsmTargetInstanceIds": "i-0123456789abcdef0,i-0fedcba9876543210"}
 	var sendOn []string
 	for _, r := range actions["ssm:SendCommand"] {
-		sendOn = append(sendOn, fmt.Sprint(dig(r, "Fn::Sub")))
+		if sub := dig(r, "Fn::Sub"); sub != nil {
+			sendOn = append(sendOn, fmt.Sprint(sub))
+			continue
+		}
+		vals, err := evalIntrinsic(r, params)
+		if err != nil {
+			t.Fatalf("SendCommand resource %v: %v", r, err)
+		}
+		sendOn = append(sendOn, strs(vals)...)
 	}
 	sort.Strings(sendOn)
 	wantSend := []string{
 		"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*",
-		"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*",
 		"arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunShellScript",
+		"arn:*:ec2:*:*:instance/i-0123456789abcdef0",
+		"arn:*:ec2:*:*:instance/i-0fedcba9876543210",
 	}
 	if !slices.Equal(sendOn, wantSend) {
 		t.Errorf("ssm:SendCommand on %v, want %v", sendOn, wantSend)
@@ -546,4 +558,50 @@ func TestTemplateDefaultsAreValid(t *testing.T) {
 			}
 		})
 	}
+}
+
+// evalIntrinsic evaluates the Ref, Fn::Split and Fn::Join of a raw template
+// value with the given parameters: enough to check a policy resource.
+func evalIntrinsic(v any, params map[string]string) (any, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case []any:
+		out := make([]any, 0, len(v))
+		for _, e := range v {
+			r, err := evalIntrinsic(e, params)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	case map[string]any:
+		if ref, ok := v["Ref"].(string); ok {
+			p, ok := params[ref]
+			if !ok {
+				return nil, fmt.Errorf("no value for parameter %s", ref)
+			}
+			return p, nil
+		}
+		if args, ok := v["Fn::Split"].([]any); ok && len(args) == 2 {
+			s, err := evalIntrinsic(args[1], params)
+			if err != nil {
+				return nil, err
+			}
+			var out []any
+			for _, part := range strings.Split(fmt.Sprint(s), fmt.Sprint(args[0])) {
+				out = append(out, part)
+			}
+			return out, nil
+		}
+		if args, ok := v["Fn::Join"].([]any); ok && len(args) == 2 {
+			list, err := evalIntrinsic(args[1], params)
+			if err != nil {
+				return nil, err
+			}
+			return strings.Join(strs(list), fmt.Sprint(args[0])), nil
+		}
+	}
+	return nil, fmt.Errorf("cannot evaluate %v", v)
 }
