@@ -1,6 +1,7 @@
 package main
 
 import (
+	"extcloud-failover/internal/check"
 	"fmt"
 	"math"
 	"strings"
@@ -22,8 +23,8 @@ func (b *bench) scaling() {
 		f["ssm.tag1k.sends"], f["ssm.tag10k.sends"], f["ssm.tag10k.lists"], f["ssm.tag10k.seconds"])
 	p("")
 	waves := math.Ceil(10000 / 50.0)
-	p("**MaxConcurrency waves against the Lambda timeout is what breaks first.** With SSM_MAX_CONCURRENCY at its default of 50, SSM runs the script on 10,000 hosts in %.0f waves. One host's work (write ext_cloud.env, `supervisorctl restart`) took %.0f ms here for the shell equivalent and %.0f ms for the host one-shot at the failover, before SSM's own delivery latency; even at one second a wave the rollout takes over %.0f minutes, while the function's timeout is 9 s. The invocation therefore stops polling before its deadline with most hosts not yet answered, and records them as pending, by instance ID. The next check claims the pending push once the first invocation's deadline has passed and re-sends it to those IDs, 50 to a SendCommand: at 10,000 hosts that is 200 sequential SendCommand calls (%.0f for 1,000 IDs took %.2f s against the local endpoint; at tens of milliseconds a call in a real region the sends alone approach the 9-second budget). The push script is idempotent per generation, so hosts that already switched only exit early, but the fleet sees overlapping commands until a re-push converges.",
-		waves, f["failover.shell"]*1000, f["failover.ours"]*1000, math.Ceil(waves/60), f["ssm.ids1k.sends"], f["ssm.ids1k.seconds"])
+	p("**MaxConcurrency waves against the Lambda timeout is what breaks first.** With SSM_MAX_CONCURRENCY at its default of 50, SSM runs the script on 10,000 hosts in %.0f waves. One host's work (write ext_cloud.env, `supervisorctl restart`) took %.0f ms here for the shell equivalent and %.0f ms for the host one-shot at the failover, before SSM's own delivery latency; even at one second a wave the rollout takes over %.0f minutes, while the function's timeout is 9 s. The invocation therefore stops polling before its deadline with most hosts not yet answered and records them as pending: by instance ID while at most %d are left (check.MaxPendingHosts), else as every target. The next check claims the pending push once the first invocation's deadline has passed and re-sends it: with a tag target, one SendCommand again; with instance-ID targets, 50 IDs to a SendCommand, so at 10,000 hosts 200 sequential calls (%.0f for 1,000 IDs took %.2f s against the local endpoint; at tens of milliseconds a call in a real region the sends alone approach the 9-second budget). The push script is idempotent per generation, so hosts that already switched only exit early, but the fleet sees overlapping commands until a re-push converges.",
+		waves, f["failover.shell"]*1000, f["failover.ours"]*1000, math.Ceil(waves/60), check.MaxPendingHosts, f["ssm.ids1k.sends"], f["ssm.ids1k.seconds"])
 	p("")
 	p("The same arithmetic applies well below 10,000: with the default of 50, any fleet that needs more waves than fit in 9 s (a few hundred hosts at a second or two a wave) already rolls out across several invocations. What to change, in order:")
 	p("1. Set SSM_MAX_CONCURRENCY to a percentage (`10%%` is 10 waves at any fleet size) and SSM_MAX_ERRORS to match your tolerance.")
@@ -32,8 +33,9 @@ func (b *bench) scaling() {
 	p("")
 	perID := float64(b.scalingItemBytes-b.scalingIdleBytes) / 10000
 	limitIDs := int(math.Round((400*1024-float64(b.scalingIdleBytes))/perID/1000)) * 1000
-	p("**The state item grows with the hosts still pending.** The idle item is %d bytes; with 10,000 instance IDs pending it is %s (measured with state.Encode). That is under DynamoDB's 400 KB item limit, but each strongly consistent read of it costs %.0f read units instead of 1, every 10 seconds, for as long as the push is pending; at about %s pending IDs (%.0f bytes each) the item would pass the limit and every Swap would fail. Storing the command ID instead of the IDs (step 2) removes this too.",
-		b.scalingIdleBytes, kb(b.scalingItemBytes), math.Ceil(float64(b.scalingItemBytes)/4096), thousands(limitIDs), perID)
+	p("**The state item stays small.** The idle item is %d bytes. Pending hosts are kept by ID only up to %d (%.0f bytes an ID, so at most about %s); beyond that the pending push is recorded as every target, so the item never approaches DynamoDB's 400 KB limit and a strongly consistent read of it stays at 1 read unit. (Kept by ID, 10,000 pending instances would make a %s item costing %.0f read units a read, and about %s would pass the limit.)",
+		b.scalingIdleBytes, check.MaxPendingHosts, perID, kb(b.scalingIdleBytes+int(perID*float64(check.MaxPendingHosts))),
+		kb(b.scalingItemBytes), math.Ceil(float64(b.scalingItemBytes)/4096), thousands(limitIDs))
 	p("")
 	p("**The host path scales by running where the hosts are.** Each host runs its own one-shot against its own supervisord, so its cost stays that of the healthy check above. One checker driving many supervisords (SUPERVISOR_URL with a list) is bounded by PUSH_CONCURRENCY: %d supervisords at 50 ms a call took %.1f s at the default concurrency, %.1f s at 64 and %.1f s at 256 (see the ratios to the ideal above). At 10,000 supervisords that is about %.0f s at the default, past the default CHECK_TIMEOUT of 30 s, and about %.0f s at 256 (arithmetic, ×%.0f): raise PUSH_CONCURRENCY (file descriptors: one connection per supervisord in flight) or push from the Lambda with SSM instead.",
 		b.o.hosts, f["fanout.default"], f["fanout.64"], f["fanout.256"], f["fanout.default"]*10000/float64(b.o.hosts), f["fanout.256"]*10000/float64(b.o.hosts), 10000/float64(b.o.hosts))
