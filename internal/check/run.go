@@ -413,7 +413,12 @@ func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
 			np := *s.Pending
 			np.Hosts = failed
 			np.LastError = firstErr
-			np.ClaimedUntil = time.Time{} // release: the next invocation retries
+			// Release the claim so the next invocation retries, unless hosts
+			// may still be running this push (SSM): then not before that.
+			np.ClaimedUntil = time.Time{}
+			if result.InFlightUntil.After(r.now()) {
+				np.ClaimedUntil = result.InFlightUntil
+			}
 			next.Pending = &np
 		}
 		stored, err := r.d.Store.Swap(ctx, s, next)

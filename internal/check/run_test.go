@@ -570,3 +570,44 @@ func TestRunManyUnconvergedHostsRepushToAllTargets(t *testing.T) {
 		t.Fatalf("pending %+v", s.Pending)
 	}
 }
+
+// inFlightPusher answers like ssmpush when a host has not answered yet.
+type inFlightPusher struct {
+	recordingPusher
+	until time.Time
+}
+
+func (p *inFlightPusher) Push(ctx context.Context, t remote.Target, hosts []string) (remote.Result, error) {
+	res, err := p.recordingPusher.Push(ctx, t, hosts)
+	res.InFlightUntil = p.until
+	return res, err
+}
+
+func TestRunDoesNotRepushWhileHostsMayStillRunThePush(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	p := &inFlightPusher{recordingPusher{hosts: []string{"i-1", "i-2"}, fail: map[string]bool{"i-2": true}}, w.now.Add(40 * time.Second)}
+	deps := w.deps()
+	deps.Pusher = p
+	w.up["NAM"].Store(false)
+	w.plantOutage(5 * time.Minute)
+	run := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		Run(ctx, testConfig(t, w.env), deps)
+	}
+	run()
+	if s := w.load(); s.Pending == nil || !s.Pending.ClaimedUntil.Equal(p.until) {
+		t.Fatalf("pending %+v, want claimed until %v", s.Pending, p.until)
+	}
+	w.now = w.now.Add(30 * time.Second)
+	run()
+	if n := len(p.calls()); n != 1 {
+		t.Fatalf("%d pushes while the first may still run, want 1", n)
+	}
+	w.now = w.now.Add(15 * time.Second)
+	run()
+	if calls := p.calls(); len(calls) != 2 || !slices.Equal(calls[1].hosts, []string{"i-2"}) {
+		t.Fatalf("pushes %+v, want a re-push to i-2 after the command's time", calls)
+	}
+}

@@ -1,6 +1,9 @@
 package remote
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ErrStaleGeneration means a host already runs a newer generation than the
 // one pushed; the push is refused there and must not be retried.
@@ -24,4 +27,8 @@ type Result struct {
 	// Failed maps each host that did not converge to why. A host that refused
 	// a stale generation maps to an error wrapping ErrStaleGeneration.
 	Failed map[string]error
+	// InFlightUntil, when set, is how long hosts that had not answered may
+	// still run this push (a command outlives the caller's deadline); a
+	// re-push before then would overlap it.
+	InFlightUntil time.Time
 }

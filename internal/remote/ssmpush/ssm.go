@@ -292,6 +292,11 @@ func (s *Pusher) Push(ctx context.Context, t remote.Target, hosts []string) (rem
 	collectCtx, cancelCollect := context.WithTimeout(ctx, remaining-margin/2)
 	defer cancelCollect()
 	res, emptyErr := s.collect(collectCtx, cmds, failed)
+	if s.unanswered(res) {
+		// SSM may still deliver the command until TimeoutSeconds and run it
+		// for executionTimeout: a re-push before then would pile up.
+		res.InFlightUntil = now.Add(time.Duration(int64(timeout)+secs) * time.Second)
+	}
 	var cancelErr error
 	if errors.Is(ctx.Err(), context.Canceled) {
 		cancelErr = ctx.Err()
@@ -406,6 +411,16 @@ func (s *Pusher) poll(ctx context.Context, c *ssmCommand) error {
 // collect turns the invocations into a remote.Result; failed holds hosts that
 // failed before any invocation. The error names tags that matched no host
 // in time: the caller cannot know which hosts to retry, so it retries all.
+// unanswered reports whether some host had not finished the command.
+func (s *Pusher) unanswered(res remote.Result) bool {
+	for _, err := range res.Failed {
+		if errors.Is(err, errNoAnswer) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Pusher) collect(ctx context.Context, cmds []*ssmCommand, failed map[string]error) (remote.Result, error) {
 	var res remote.Result
 	var errs []error

@@ -459,6 +459,11 @@ func TestSSMPushNeverAnsweringHost(t *testing.T) {
 	if e := res.Failed[instanceID(2)]; e == nil || !strings.Contains(e.Error(), "no answer before deadline") {
 		t.Fatalf("failed %v, want %s: no answer before deadline", res.Failed, instanceID(2))
 	}
+	// The command may still reach the silent host until its delivery
+	// timeout (30 s at least) plus its execution timeout.
+	if min := start.Add(30 * time.Second); res.InFlightUntil.Before(min) {
+		t.Fatalf("InFlightUntil %v, want at least %v", res.InFlightUntil, min)
+	}
 }
 
 func TestSSMPushScriptFailure(t *testing.T) {
