@@ -8,32 +8,10 @@ import (
 	"time"
 
 	"extcloud-failover/internal/state"
+	"extcloud-failover/internal/state/statetest"
 )
 
 // fullState returns a State with every field set, in UTC as Decode returns it.
-func fullState() state.State {
-	at := time.Date(2025, 3, 4, 5, 6, 7, 890000000, time.UTC)
-	return state.State{
-		Version:         7,
-		ActiveRegion:    "EU",
-		Generation:      3,
-		OutageStartedAt: at,
-		LastProbeAt:     at.Add(10 * time.Second),
-		LastFailoverAt:  at.Add(-time.Hour),
-		PreviousRegion:  "NAM",
-		Pending: &state.Pending{
-			Generation:   3,
-			Region:       "EU",
-			Cloud:        "eu.cloud.example",
-			Hosts:        []string{"i-0abc", "i-0def"},
-			ClaimedUntil: at.Add(time.Minute),
-			Attempts:     2,
-			LastError:    "host i-0abc: timeout",
-		},
-		LatencyMS: 12.5,
-		LatencyAt: at,
-	}
-}
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	tests := []struct {
@@ -41,7 +19,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		in   state.State
 	}{
 		{"minimal", state.State{Version: 1}},
-		{"full", fullState()},
+		{"full", statetest.Full()},
 		{"pending with no hosts", state.State{Version: 2, Pending: &state.Pending{Generation: 1, Region: "APAC"}}},
 	}
 	for _, tt := range tests {
@@ -120,7 +98,7 @@ func TestDecodeAccepts(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
-	full, err := state.Encode(fullState())
+	full, err := state.Encode(statetest.Full())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +150,7 @@ func TestDecodeRejects(t *testing.T) {
 // ErrCorrupt, and that everything it accepts survives Encode and Decode
 // unchanged.
 func FuzzDecode(f *testing.F) {
-	full, err := state.Encode(fullState())
+	full, err := state.Encode(statetest.Full())
 	if err != nil {
 		f.Fatal(err)
 	}

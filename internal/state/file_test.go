@@ -14,12 +14,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"extcloud-failover/internal/state"
+	"extcloud-failover/internal/state/statetest"
 )
 
 // Environment of a child process started by TestFileStoreMultiProcessRace.
@@ -137,7 +137,7 @@ func TestFileStoreCreateAndSwap(t *testing.T) {
 		t.Errorf("Load of a missing file created %v", names)
 	}
 
-	first := fullState()
+	first := statetest.Full()
 	first.Version = 42 // ignored: Swap sets old.Version+1
 	v1, err := store.Swap(ctx, state.State{}, first)
 	if err != nil {
@@ -585,54 +585,14 @@ func TestFileStoreLockWaitEndsWithContext(t *testing.T) {
 }
 
 func TestFileStoreConcurrentSwap(t *testing.T) {
-	const racers = 50
-	ctx := testContext(t)
 	shared, path, v1 := seed(t, t.TempDir(), state.State{ActiveRegion: "NAM"})
-
-	var (
-		wg        sync.WaitGroup
-		start     = make(chan struct{})
-		mu        sync.Mutex
-		winners   []string
-		conflicts int
-		others    []error
-	)
-	for i := range racers {
-		// Half share one store, half have their own: both must hold.
-		store := shared
+	// Half share one store, half have their own: both must hold.
+	statetest.Race(t, testContext(t), v1, 50, func(i int) state.Store {
 		if i%2 == 1 {
-			store = state.NewFileStore(path)
+			return state.NewFileStore(path)
 		}
-		id := "racer-" + strconv.Itoa(i)
-		wg.Go(func() {
-			<-start
-			_, err := store.Swap(ctx, v1, state.State{ActiveRegion: "EU", PreviousRegion: id})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				winners = append(winners, id)
-			case errors.Is(err, state.ErrConflict):
-				conflicts++
-			default:
-				others = append(others, err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-
-	if len(winners) != 1 || conflicts != racers-1 || len(others) != 0 {
-		t.Fatalf("winners %v, %d conflicts, other errors %v; want exactly one winner and %d conflicts",
-			winners, conflicts, others, racers-1)
-	}
-	got, err := shared.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Version != 2 || got.PreviousRegion != winners[0] {
-		t.Errorf("stored %+v; want version 2 written by %s", got, winners[0])
-	}
+		return shared
+	})
 }
 
 func TestFileStoreMultiProcessRace(t *testing.T) {

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"extcloud-failover/internal/check"
 	"fmt"
 	"math"
 	"strings"
+
+	"extcloud-failover/internal/check"
 )
 
 // scaling writes the "Scaling" section: how the design holds at 10,000

@@ -5,7 +5,6 @@ import (
 	_ "embed" // push.sh
 	"encoding/base64"
 	"errors"
-	"extcloud-failover/internal/remote"
 	"fmt"
 	"path"
 	"regexp"
@@ -18,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+
+	"extcloud-failover/internal/remote"
 )
 
 // pushScript is the body of the script SSM runs on each host; SSMScript

@@ -3,7 +3,6 @@ package ssmpush_test
 import (
 	"encoding/base64"
 	"errors"
-	"extcloud-failover/internal/remote/ssmpush"
 	"os"
 	"regexp"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"extcloud-failover/internal/remote"
+	"extcloud-failover/internal/remote/ssmpush"
 )
 
 // FuzzSSMScript feeds arbitrary values to SSMScript: each is either refused,

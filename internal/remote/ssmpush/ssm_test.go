@@ -3,7 +3,6 @@ package ssmpush_test
 import (
 	"context"
 	"errors"
-	"extcloud-failover/internal/remote/ssmpush"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"extcloud-failover/internal/remote"
+	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/testenv"
 )
 

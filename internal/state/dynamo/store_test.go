@@ -3,7 +3,6 @@ package dynamo_test
 import (
 	"context"
 	"errors"
-	"extcloud-failover/internal/state/dynamo"
 	"reflect"
 	"strconv"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"extcloud-failover/internal/state"
+	"extcloud-failover/internal/state/dynamo"
+	"extcloud-failover/internal/state/statetest"
 	"extcloud-failover/internal/testenv"
 )
 
@@ -129,7 +130,7 @@ func TestDynamoStore(t *testing.T) {
 		table := newTable(t)
 		store := dynamo.NewStore(client, table, "main")
 
-		first := fullState()
+		first := statetest.Full()
 		v1, err := store.Swap(ctx, state.State{}, first)
 		if err != nil {
 			t.Fatalf("first Swap: %v", err)
@@ -223,51 +224,13 @@ func TestDynamoStore(t *testing.T) {
 	})
 
 	t.Run("50 racers, one winner", func(t *testing.T) {
-		const racers = 50
 		ctx := testContext(t)
-		table := newTable(t)
-		store := dynamo.NewStore(client, table, "main")
+		store := dynamo.NewStore(client, newTable(t), "main")
 		v1, err := store.Swap(ctx, state.State{}, state.State{ActiveRegion: "NAM"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var (
-			wg        sync.WaitGroup
-			start     = make(chan struct{})
-			mu        sync.Mutex
-			winners   []string
-			conflicts int
-			others    []error
-		)
-		for i := range racers {
-			id := "racer-" + strconv.Itoa(i)
-			wg.Go(func() {
-				<-start
-				_, err := store.Swap(ctx, v1, state.State{ActiveRegion: "EU", PreviousRegion: id})
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					winners = append(winners, id)
-				case errors.Is(err, state.ErrConflict):
-					conflicts++
-				default:
-					others = append(others, err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		if len(winners) != 1 || conflicts != racers-1 || len(others) != 0 {
-			t.Fatalf("winners %v, %d conflicts, other errors %v; want exactly one winner", winners, conflicts, others)
-		}
-		got, err := store.Load(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Version != 2 || got.PreviousRegion != winners[0] {
-			t.Errorf("stored %+v; want version 2 written by %s", got, winners[0])
-		}
+		statetest.Race(t, ctx, v1, 50, func(int) state.Store { return store })
 	})
 
 	t.Run("corrupt item", func(t *testing.T) {
@@ -361,27 +324,4 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-func fullState() state.State {
-	at := time.Date(2025, 3, 4, 5, 6, 7, 890000000, time.UTC)
-	return state.State{
-		Version:         7,
-		ActiveRegion:    "EU",
-		Generation:      3,
-		OutageStartedAt: at,
-		LastProbeAt:     at.Add(10 * time.Second),
-		LastFailoverAt:  at.Add(-time.Hour),
-		PreviousRegion:  "NAM",
-		Pending: &state.Pending{
-			Generation:   3,
-			Region:       "EU",
-			Cloud:        "eu.cloud.example",
-			Hosts:        []string{"i-0abc", "i-0def"},
-			ClaimedUntil: at.Add(time.Minute),
-			Attempts:     2,
-			LastError:    "host i-0abc: timeout",
-		},
-		LatencyMS: 12.5,
-		LatencyAt: at,
-	}
 }
