@@ -94,7 +94,7 @@ func newCatFleet(t *testing.T, dir string, sv *testenv.Supervisord, starts func(
 	f.stateFile = filepath.Join(dir, "state.json")
 	f.env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
-		"EXT_CLOUD_FAILOVER_LIST=NAM=" + f.nam.cloud() + ",EU=" + f.eu.cloud() + ",APAC=" + f.apac.cloud(),
+		"EXT_CLOUD_FAILOVER_LIST=NAM=" + f.nam.Cloud() + ",EU=" + f.eu.Cloud() + ",APAC=" + f.apac.Cloud(),
 		"CLOUDLOOKUP_URL=http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
 		"CONNECTION_KEEPALIVE_ORG_ID=org-1",
 		"CONNECTION_KEEPALIVE_TXN_ID=txn-1",
@@ -244,7 +244,7 @@ func hang(c net.Conn) {
 
 // setNAM points NAM at addr (host:port) in the failover list.
 func (r *catRig) setNAM(addr string) {
-	r.setEnv("EXT_CLOUD_FAILOVER_LIST", "NAM="+addr+",EU="+r.eu.cloud()+",APAC="+r.apac.cloud())
+	r.setEnv("EXT_CLOUD_FAILOVER_LIST", "NAM="+addr+",EU="+r.eu.Cloud()+",APAC="+r.apac.Cloud())
 }
 
 func (r *catRig) setEnv(key, value string) { r.env = append(r.env, key+"="+value) }
@@ -607,7 +607,7 @@ func catalogue(t *testing.T) []catCase {
 		{name: "state/corrupt continues from the env file", code: 0, action: "none", changed: true,
 			setup: func(t *testing.T, r *catRig) {
 				writeState(`{"version":`)(t, r)
-				writeFile(t, r.envFile, "EXT_CLOUD="+r.apac.cloud()+"\nEXT_CLOUD_REGION=APAC\nEXT_CLOUD_GENERATION=4\n")
+				writeFile(t, r.envFile, "EXT_CLOUD="+r.apac.Cloud()+"\nEXT_CLOUD_REGION=APAC\nEXT_CLOUD_GENERATION=4\n")
 			},
 			check: func(t *testing.T, r *catRig, inv invocation) {
 				movedAside(t, r, inv)
@@ -657,7 +657,7 @@ func catalogue(t *testing.T) []catCase {
 			}},
 		{name: "env/hand-edited is rewritten", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true, restarts: 1,
 			setup: func(t *testing.T, r *catRig) {
-				writeFile(t, r.envFile, "# edited by hand\r\nexport EXT_CLOUD='"+r.nam.cloud()+"'\r\nEXT_CLOUD_REGION=\"NAM\"\r\nDEBUG=1\r\n")
+				writeFile(t, r.envFile, "# edited by hand\r\nexport EXT_CLOUD='"+r.nam.Cloud()+"'\r\nEXT_CLOUD_REGION=\"NAM\"\r\nDEBUG=1\r\n")
 			},
 			check: func(t *testing.T, r *catRig, _ invocation) {
 				if env, err := remote.ReadEnvFile(r.envFile); err != nil || env.Region != "EU" || env.Generation != 1 {
@@ -671,7 +671,7 @@ func catalogue(t *testing.T) []catCase {
 		// generation are adopted and written; nothing is restarted.
 		{name: "env/newer generation by hand is adopted", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true,
 			setup: func(t *testing.T, r *catRig) {
-				writeFile(t, r.envFile, "EXT_CLOUD="+r.apac.cloud()+"\nEXT_CLOUD_REGION=APAC\nEXT_CLOUD_GENERATION=7\n")
+				writeFile(t, r.envFile, "EXT_CLOUD="+r.apac.Cloud()+"\nEXT_CLOUD_REGION=APAC\nEXT_CLOUD_GENERATION=7\n")
 			},
 			check: func(t *testing.T, r *catRig, inv invocation) {
 				if r.envRegion() != "APAC" || inv.summary["to"] != "APAC" || inv.summary["generation"] != float64(7) {
@@ -842,7 +842,7 @@ func runCatCase(t *testing.T, c catCase, shared *testenv.Supervisord, sharedStar
 	r := &catRig{fleet: newCatFleet(t, dir, sv, starts), bin: bin, uid: uid, gid: uid}
 	r.env = append(r.env, c.env...)
 	for _, name := range c.down {
-		map[string]*region{"NAM": r.nam, "EU": r.eu, "APAC": r.apac}[name].down.Store(true)
+		map[string]*region{"NAM": r.nam, "EU": r.eu, "APAC": r.apac}[name].Down.Store(true)
 	}
 	if c.plant {
 		r.plantOutage(time.Minute)

@@ -315,7 +315,7 @@ func assertNoTempFiles(t *testing.T, dir string) {
 func TestCrashKillAfterIntent(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, crashEnv...)
-	f.nam.down.Store(true)
+	f.nam.Down.Store(true)
 	f.plantOutage(time.Minute)
 	if err := syscall.Mkfifo(f.envFile, 0o644); err != nil {
 		t.Fatal(err)
@@ -347,7 +347,7 @@ func TestCrashKillAfterEnvWrite(t *testing.T) {
 	f := newFleet(t, crashEnv...)
 	proxy := newHeldProxy(t, f.sv.SocketPath, "supervisor.getState")
 	f.env = append(f.env, "SUPERVISOR_URL="+proxy.URL())
-	f.nam.down.Store(true)
+	f.nam.Down.Store(true)
 	f.plantOutage(time.Minute)
 	f.waitPastAppStart()
 	b := f.start()
@@ -371,7 +371,7 @@ func TestCrashKillAfterRestart(t *testing.T) {
 	f := newFleet(t, crashEnv...)
 	proxy := newHeldProxy(t, f.sv.SocketPath, "supervisor.getProcessInfo")
 	f.env = append(f.env, "SUPERVISOR_URL="+proxy.URL())
-	f.nam.down.Store(true)
+	f.nam.Down.Store(true)
 	f.plantOutage(time.Minute)
 	b := f.start()
 	waitHeld(t, b, "the check after the restart", proxy.Holding)
@@ -394,7 +394,7 @@ func TestCrashKillDuringStateWrite(t *testing.T) {
 		f := newFleet(t, crashEnv...)
 		proxy := newHeldProxy(t, f.sv.SocketPath, "supervisor.getProcessInfo")
 		f.env = append(f.env, "SUPERVISOR_URL="+proxy.URL())
-		f.nam.down.Store(true)
+		f.nam.Down.Store(true)
 		f.plantOutage(time.Minute)
 		b := f.start()
 		waitHeld(t, b, "the check after the restart", proxy.Holding)
@@ -417,7 +417,7 @@ func TestCrashKillDuringStateWrite(t *testing.T) {
 	t.Run("storing the intent", func(t *testing.T) {
 		t.Parallel()
 		f := newFleet(t, crashEnv...)
-		f.nam.down.Store(true)
+		f.nam.Down.Store(true)
 		f.plantOutage(time.Minute)
 		before := f.readState()
 		unlock := f.lockState()
@@ -443,7 +443,7 @@ func TestCrashKillDuringStateWrite(t *testing.T) {
 			t.Fatal("flock(1) not installed: run `apt-get install -y util-linux`")
 		}
 		f := newFleet(t, crashEnv...)
-		f.nam.down.Store(true)
+		f.nam.Down.Store(true)
 		f.plantOutage(time.Minute)
 		holder := exec.Command(flockBin, "-o", f.stateFile+".lock", "-c", "echo locked; exec sleep 3600")
 		holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,35 +28,10 @@ func TestMain(m *testing.M) {
 	testenv.MainWithBinary(m, "extcloud-failover", &binPath)
 }
 
-// region is a simulated cloudlookup endpoint on 127.0.0.1 whose health the
-// test switches.
-type region struct {
-	name string
-	srv  *httptest.Server
-	down atomic.Bool
-	hits atomic.Int64
-}
+// region is a simulated cloudlookup endpoint whose health the test switches.
+type region = testenv.Region
 
-func newRegion(t *testing.T, name string) *region {
-	t.Helper()
-	r := &region{name: name}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.hits.Add(1)
-		if req.URL.Path != "/cloudlookup" || req.URL.Query().Get("orgId") != "org-1" {
-			http.Error(w, "bad request "+req.URL.String(), http.StatusBadRequest)
-			return
-		}
-		if r.down.Load() {
-			http.Error(w, "region down", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintf(w, `{"region":%q,"status":"ok"}`, name)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *region) cloud() string { return strings.TrimPrefix(r.srv.URL, "http://") }
+func newRegion(t *testing.T, name string) *region { return testenv.StartRegion(t, name) }
 
 // fleet is one host: three regions, a real supervisord running a program
 // whose starts are counted, and the checker's environment.
@@ -86,7 +59,7 @@ func newFleet(t *testing.T, extra ...string) *fleet {
 	f.stateFile = filepath.Join(f.dir, "state.json")
 	f.env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
-		"EXT_CLOUD_FAILOVER_LIST=NAM=" + f.nam.cloud() + ",EU=" + f.eu.cloud() + ",APAC=" + f.apac.cloud(),
+		"EXT_CLOUD_FAILOVER_LIST=NAM=" + f.nam.Cloud() + ",EU=" + f.eu.Cloud() + ",APAC=" + f.apac.Cloud(),
 		"CLOUDLOOKUP_URL=http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
 		"CONNECTION_KEEPALIVE_ORG_ID=org-1",
 		"CONNECTION_KEEPALIVE_TXN_ID=txn-1",
@@ -257,8 +230,8 @@ func TestE2EAllHealthyRestartsNothing(t *testing.T) {
 func TestE2EFailoverAfterThresholdSkipsDownCandidate(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t)
-	f.nam.down.Store(true)
-	f.eu.down.Store(true) // the first candidate is down too: APAC is next
+	f.nam.Down.Store(true)
+	f.eu.Down.Store(true) // the first candidate is down too: APAC is next
 	first := f.run()
 	if first.code != 0 || first.action() != "outage_started" {
 		t.Fatalf("first failed probe: exit %d action %q: %s", first.code, first.action(), first.stdout)
@@ -294,7 +267,7 @@ func TestE2EFailoverAfterThresholdSkipsDownCandidate(t *testing.T) {
 		t.Fatalf("app started %d times, want 2 (one restart)", got)
 	}
 	env, _ := os.ReadFile(f.envFile)
-	if !strings.Contains(string(env), "EXT_CLOUD="+f.apac.cloud()+"\n") || !strings.Contains(string(env), "EXT_CLOUD_GENERATION=1\n") {
+	if !strings.Contains(string(env), "EXT_CLOUD="+f.apac.Cloud()+"\n") || !strings.Contains(string(env), "EXT_CLOUD_GENERATION=1\n") {
 		t.Errorf("env file:\n%s", env)
 	}
 	for i := 0; i < 3; i++ {
@@ -311,14 +284,14 @@ func TestE2EFailoverAfterThresholdSkipsDownCandidate(t *testing.T) {
 func TestE2ERecoveredBeforeThreshold(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, "FAILOVER_THRESHOLD=1h")
-	f.nam.down.Store(true)
+	f.nam.Down.Store(true)
 	if inv := f.run(); inv.action() != "outage_started" {
 		t.Fatalf("action %q", inv.action())
 	}
 	if inv := f.run(); inv.action() != "none" || inv.summary["outage_seconds"].(float64) <= 0 {
 		t.Fatalf("second failed probe: action %q summary %v", inv.action(), inv.summary)
 	}
-	f.nam.down.Store(false)
+	f.nam.Down.Store(false)
 	inv := f.run()
 	if inv.action() != "recovered" {
 		t.Fatalf("action %q, want recovered", inv.action())
@@ -341,7 +314,7 @@ func TestE2EAllRegionsDown(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t)
 	for _, r := range []*region{f.nam, f.eu, f.apac} {
-		r.down.Store(true)
+		r.Down.Store(true)
 	}
 	f.plantOutage(time.Minute)
 	inv := f.run()
@@ -359,7 +332,7 @@ func TestE2EAllRegionsDown(t *testing.T) {
 func TestE2EConcurrentInvocationsRestartOnce(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t)
-	f.nam.down.Store(true)
+	f.nam.Down.Store(true)
 	f.plantOutage(time.Minute)
 	const n = 20
 	results := make([]invocation, n)
@@ -391,7 +364,7 @@ func TestE2EConcurrentInvocationsRestartOnce(t *testing.T) {
 func TestE2ESupervisordDownDuringFailover(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t)
-	f.nam.down.Store(true)
+	f.nam.Down.Store(true)
 	f.plantOutage(time.Minute)
 	f.sv.Stop(t)
 	inv := f.run()
@@ -469,7 +442,7 @@ func TestE2EUsageAndConfigErrors(t *testing.T) {
 func TestE2EForcedFailoverAndDryRun(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t)
-	f.nam.down.Store(true)
+	f.nam.Down.Store(true)
 	f.plantOutage(time.Minute)
 	dry := f.run("check", "--dry-run")
 	if dry.code != 0 || dry.action() != "failover" || dry.summary["dry_run"] != true {
@@ -478,7 +451,7 @@ func TestE2EForcedFailoverAndDryRun(t *testing.T) {
 	if f.envRegion() != "" || f.starts() != 1 || f.readState().Generation != 0 {
 		t.Fatalf("dry run changed the fleet: env %q starts %d", f.envRegion(), f.starts())
 	}
-	f.nam.down.Store(false)
+	f.nam.Down.Store(false)
 	inv := f.run("failover", "--to", "APAC")
 	if inv.code != 0 || inv.action() != "failover" || f.envRegion() != "APAC" || f.starts() != 2 {
 		t.Fatalf("failover --to APAC: exit %d action %q env %q starts %d: %s", inv.code, inv.action(), f.envRegion(), f.starts(), inv.stdout)
@@ -504,7 +477,7 @@ func TestE2ESecretsNeverLogged(t *testing.T) {
 	const apiKey, password = "dd-api-key-0123456789abcdef", "sv-pass-S3cr3t"
 	f := newFleet(t, "DD_API_KEY="+apiKey, "DD_LOGS_INTAKE_URL="+intake.URL+"/api/v2/logs",
 		"SUPERVISOR_PASSWORD="+password, "SUPERVISOR_USERNAME=admin")
-	f.nam.down.Store(true)
+	f.nam.Down.Store(true)
 	f.plantOutage(time.Minute)
 	inv := f.run()
 	st := f.run("status", "--json")

@@ -30,7 +30,7 @@ func TestE2ELocalNetworkDownIsInconclusive(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, "LATENCY_CHECK=on-failure", "WITNESS_URL=http://"+closedAddr(t)+"/", "LATENCY_TIMEOUT=500ms")
 	for _, r := range []*region{f.nam, f.eu, f.apac} {
-		r.down.Store(true)
+		r.Down.Store(true)
 	}
 	for i := 0; i < 3; i++ {
 		inv := f.run()
@@ -46,10 +46,10 @@ func TestE2ELocalNetworkDownIsInconclusive(t *testing.T) {
 	}
 	// Even with an outage older than the threshold on record, an
 	// inconclusive observation neither advances it nor fails over.
-	f.eu.down.Store(false)
+	f.eu.Down.Store(false)
 	f.plantOutage(time.Minute)
 	before := f.readState()
-	f.eu.down.Store(true)
+	f.eu.Down.Store(true)
 	inv := f.run()
 	if inv.action() != "inconclusive" || f.readState().Version != before.Version || f.starts() != 1 || f.envRegion() != "" {
 		t.Fatalf("past the threshold: action %q, state %+v, starts %d", inv.action(), f.readState(), f.starts())
@@ -61,7 +61,7 @@ func TestE2EWitnessUpFailsOverAsUsual(t *testing.T) {
 	witness := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(witness.Close)
 	f := newFleet(t, "LATENCY_CHECK=on-failure", "WITNESS_URL="+witness.URL)
-	f.nam.down.Store(true)
+	f.nam.Down.Store(true)
 	f.plantOutage(time.Minute)
 	if inv := f.run(); inv.code != 0 || inv.action() != "failover" || f.envRegion() != "EU" || f.starts() != 2 {
 		t.Fatalf("exit %d action %q env %q starts %d: %s", inv.code, inv.action(), f.envRegion(), f.starts(), inv.stdout)
@@ -120,7 +120,7 @@ func TestE2EDatadogLogsIntake(t *testing.T) {
 		t.Parallel()
 		in := newIntake(t, func(int64) int { return http.StatusAccepted })
 		f := newFleet(t, "DD_API_KEY=key-1", "DD_LOGS_INTAKE_URL="+in.srv.URL+"/api/v2/logs", "DD_SERVICE=failover-test")
-		f.nam.down.Store(true)
+		f.nam.Down.Store(true)
 		f.plantOutage(time.Minute)
 		if inv := f.run(); inv.code != 0 || inv.action() != "failover" {
 			t.Fatalf("exit %d action %q", inv.code, inv.action())
@@ -185,7 +185,7 @@ func TestE2EDogStatsDMetrics(t *testing.T) {
 	}
 	t.Cleanup(func() { pc.Close() })
 	f := newFleet(t, "DD_DOGSTATSD_URL=udp://"+pc.LocalAddr().String())
-	f.nam.down.Store(true)
+	f.nam.Down.Store(true)
 	f.plantOutage(time.Minute)
 	if inv := f.run(); inv.code != 0 || inv.action() != "failover" {
 		t.Fatalf("exit %d action %q", inv.code, inv.action())

@@ -239,30 +239,9 @@ func decodeResult(t *testing.T, f *function, payload string, res invokeResult) m
 }
 
 // region is a simulated cloudlookup endpoint whose health the test switches.
-type region struct {
-	srv  *httptest.Server
-	down atomic.Bool
-}
+type region = testenv.Region
 
-func newRegion(t *testing.T, name string) *region {
-	t.Helper()
-	r := &region{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path != "/cloudlookup" || req.URL.Query().Get("orgId") != "org-1" || req.URL.Query().Get("txnId") != "txn-1" {
-			http.Error(w, "bad request "+req.URL.String(), http.StatusBadRequest)
-			return
-		}
-		if r.down.Load() {
-			http.Error(w, "region down", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintf(w, `{"region":%q,"status":"ok"}`, name)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *region) cloud() string { return strings.TrimPrefix(r.srv.URL, "http://") }
+func newRegion(t *testing.T, name string) *region { return testenv.StartRegion(t, name) }
 
 // fleet is everything the function talks to: three regions, dynalite with
 // the state table, and a local SSM endpoint whose one instance (tagged as
@@ -299,7 +278,7 @@ func newFleet(t *testing.T) *fleet {
 	f.env = []string{
 		"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint,
 		"AWS_ENDPOINT_URL_SSM=" + f.ssm.URL,
-		"EXT_CLOUD_FAILOVER_LIST=NAM=" + f.nam.cloud() + ",EU=" + f.eu.cloud() + ",APAC=" + f.apac.cloud(),
+		"EXT_CLOUD_FAILOVER_LIST=NAM=" + f.nam.Cloud() + ",EU=" + f.eu.Cloud() + ",APAC=" + f.apac.Cloud(),
 		"CLOUDLOOKUP_URL=http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
 		"CONNECTION_KEEPALIVE_ORG_ID=org-1",
 		"CONNECTION_KEEPALIVE_TXN_ID=txn-1",
@@ -370,7 +349,7 @@ func TestLambdaOutage(t *testing.T) {
 	}
 	noPush("healthy")
 
-	fl.nam.down.Store(true)
+	fl.nam.Down.Store(true)
 	res = fns[1].mustInvoke(t, `{"offset": 10}`)
 	answered := time.Now() // the outage started before this
 	if res["action"] != "outage_started" || res["healthy"] != false {
@@ -445,8 +424,8 @@ func TestLambdaOutage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("env file in the sandbox: %v (%+v)", err, fl.ssm.Invocations())
 	}
-	if env.Region != "EU" || env.Cloud != fl.eu.cloud() || env.Generation != 1 {
-		t.Errorf("env file = %+v, want EU %s generation 1", env, fl.eu.cloud())
+	if env.Region != "EU" || env.Cloud != fl.eu.Cloud() || env.Generation != 1 {
+		t.Errorf("env file = %+v, want EU %s generation 1", env, fl.eu.Cloud())
 	}
 	waitFor(t, "app restarted once", func() bool { return fl.starts() == 2 })
 
