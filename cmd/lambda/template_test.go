@@ -520,7 +520,7 @@ func TestTemplateDefaultsAreValid(t *testing.T) {
 	}
 	var usage strings.Builder
 	config.Usage(&usage)
-	readByDatadog := []string{"DD_KMS_API_KEY"} // datadog-lambda-go reads it itself
+	readByDatadog := []string{"DD_KMS_API_KEY", "DD_ENHANCED_METRICS"} // datadog-lambda-go reads them itself
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
