@@ -125,15 +125,7 @@ func Decide(s state.State, obs Observation, now time.Time, p Policy) Decision {
 		if !c.Healthy || c.Region == s.ActiveRegion {
 			continue
 		}
-		next := s
-		next.PreviousRegion = s.ActiveRegion
-		next.ActiveRegion = c.Region
-		next.Generation = s.Generation + 1
-		next.LastFailoverAt = now
-		next.OutageStartedAt = time.Time{}
-		next.LastProbeAt = time.Time{}
-		next.Pending = &state.Pending{Generation: next.Generation, Region: c.Region, Cloud: c.Cloud}
-		d.State = next
+		d.State = Intent(s, c.Region, c.Cloud, now)
 		d.Action = ActionFailover
 		d.To, d.Cloud = c.Region, c.Cloud
 		d.Reason = "outage past FAILOVER_THRESHOLD"
@@ -142,6 +134,20 @@ func Decide(s state.State, obs Observation, now time.Time, p Policy) Decision {
 	d.Action = ActionAllDown
 	d.Reason = "all regions unavailable"
 	return d
+}
+
+// Intent returns s switched to region: the next generation, a pending push
+// of it to every host, and a fresh outage clock. Automatic and forced
+// failovers both start here.
+func Intent(s state.State, region, cloud string, now time.Time) state.State {
+	next := s
+	next.PreviousRegion = s.ActiveRegion
+	next.ActiveRegion = region
+	next.Generation = s.Generation + 1
+	next.LastFailoverAt = now
+	next.OutageStartedAt, next.LastProbeAt = time.Time{}, time.Time{}
+	next.Pending = &state.Pending{Generation: next.Generation, Region: region, Cloud: cloud}
+	return next
 }
 
 // Claim returns s with the pending push claimed until deadline, and whether

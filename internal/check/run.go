@@ -249,10 +249,7 @@ func (r *runner) check(ctx context.Context) (Result, error) {
 		d = Decide(s, obs, r.now(), r.policy)
 	}
 	if d.Action == ActionFailover {
-		// The intent is claimed by this invocation until its deadline, so no
-		// concurrent run repeats the push while it is in flight.
-		d.State.Pending.ClaimedUntil = r.deadline
-		d.State.Pending.Attempts = 1
+		r.claimIntent(&d.State)
 		failFrom, failTo = active, d.To
 	}
 	res := r.result(d.State, d.Action)
@@ -284,17 +281,36 @@ func (r *runner) check(ctx context.Context) (Result, error) {
 		}
 		return res, pushErr
 	}
-	stored, err := r.d.Store.Swap(ctx, s, d.State)
+	if d.Action == ActionFailover {
+		return r.storeAndPush(ctx, s, d.State, res)
+	}
+	if _, err := r.d.Store.Swap(ctx, s, d.State); errors.Is(err, state.ErrConflict) {
+		return r.lost(ctx, "state changed by another invocation")
+	} else if err != nil {
+		return res, fmt.Errorf("store state: %w", err)
+	}
+	return res, pushErr
+}
+
+// claimIntent makes this invocation the holder of a new intent until its
+// deadline, so no concurrent run repeats the push while it is in flight.
+func (r *runner) claimIntent(s *state.State) {
+	s.Pending.ClaimedUntil = r.deadline
+	s.Pending.Attempts = 1
+}
+
+// storeAndPush stores a failover intent with compare-and-swap, then pushes
+// it and records the outcome. Losing the swap means another invocation
+// acted: nothing is pushed.
+func (r *runner) storeAndPush(ctx context.Context, old, intent state.State, res Result) (Result, error) {
+	stored, err := r.d.Store.Swap(ctx, old, intent)
 	if errors.Is(err, state.ErrConflict) {
 		return r.lost(ctx, "state changed by another invocation")
 	}
 	if err != nil {
 		return res, fmt.Errorf("store state: %w", err)
 	}
-	if d.Action != ActionFailover {
-		return res, pushErr
-	}
-	r.d.Metrics.Count("extcloud.failover", 1, "region:"+d.To, "from:"+active)
+	r.d.Metrics.Count("extcloud.failover", 1, "region:"+intent.ActiveRegion, "from:"+old.ActiveRegion)
 	return r.pushIntent(ctx, stored, res)
 }
 
@@ -609,14 +625,8 @@ func (r *runner) force(ctx context.Context, to string) (Result, error) {
 	if !pr.Healthy {
 		r.log.Warn("forced failover target failed its pre-flight; switching anyway", "region", to, "error", errString(pr.Err))
 	}
-	now := r.now()
-	next := s
-	next.PreviousRegion = s.ActiveRegion
-	next.ActiveRegion = to
-	next.Generation = s.Generation + 1
-	next.LastFailoverAt = now
-	next.OutageStartedAt, next.LastProbeAt = time.Time{}, time.Time{}
-	next.Pending = &state.Pending{Generation: next.Generation, Region: to, Cloud: cloud, ClaimedUntil: r.deadline, Attempts: 1}
+	next := Intent(s, to, cloud, r.now())
+	r.claimIntent(&next)
 	res := r.result(next, ActionFailover)
 	res.From, res.To, res.Healthy, res.Reason = s.ActiveRegion, to, pr.Healthy, "forced by failover --to"
 	r.log.Warn(fmt.Sprintf("failover from %s to %s", s.ActiveRegion, to), "region", to, "from", s.ActiveRegion,
@@ -624,13 +634,5 @@ func (r *runner) force(ctx context.Context, to string) (Result, error) {
 	if r.cfg.DryRun {
 		return res, nil
 	}
-	stored, err := r.d.Store.Swap(ctx, s, next)
-	if errors.Is(err, state.ErrConflict) {
-		return r.lost(ctx, "state changed by another invocation")
-	}
-	if err != nil {
-		return res, fmt.Errorf("store state: %w", err)
-	}
-	r.d.Metrics.Count("extcloud.failover", 1, "region:"+to, "from:"+s.ActiveRegion)
-	return r.pushIntent(ctx, stored, res)
+	return r.storeAndPush(ctx, s, next, res)
 }
