@@ -97,7 +97,7 @@ func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
 		return nil, errors.New("SUPERVISOR_PROGRAMS: empty (want program names, group:name or group:*)")
 	}
 	for _, p := range c.Programs {
-		if !validProgram(p) {
+		if !ValidProgram(p) {
 			return nil, fmt.Errorf("SUPERVISOR_PROGRAMS: bad program %q (want name, group:name or group:*, from letters, digits and _.-)", p)
 		}
 	}
@@ -139,8 +139,11 @@ func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
 	return s, nil
 }
 
-// validProgram reports whether p is name, group:name or group:*.
-func validProgram(p string) bool {
+// ValidProgram reports whether p is a supervisord program as SUPERVISOR_PROGRAMS
+// names it: name, group:name or group:*, each name of letters, digits and
+// _.-. Such a value is safe in an XML-RPC call and, unquoted, in a shell
+// command line (with globbing off, for group:*).
+func ValidProgram(p string) bool {
 	group, name, grouped := strings.Cut(p, ":")
 	if !grouped {
 		return validProgramName(p)

@@ -108,7 +108,6 @@ func New(api API, c Config) *Pusher {
 
 var (
 	envPathRE     = regexp.MustCompile(`^/[A-Za-z0-9_./-]+$`)
-	programRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]+(:([A-Za-z0-9_.-]+|\*))?$`)
 	instanceIDRE  = regexp.MustCompile(`^(i-([0-9A-Za-z]{8}|[0-9A-Za-z]{17})|mi-[0-9A-Za-z]{17})$`)
 	ssmLimitRE    = regexp.MustCompile(`^([1-9][0-9]{0,5}|[1-9][0-9]?%|100%|0%?)$`)
 	errNoAnswer   = errors.New("no answer before deadline")
@@ -132,7 +131,7 @@ func Script(t remote.Target, envFile string, programs []string) (string, error) 
 		return "", err
 	}
 	for _, p := range programs {
-		if !programRE.MatchString(p) {
+		if !remote.ValidProgram(p) {
 			return "", fmt.Errorf("program %q (want name, group:name or group:*): %w", p, ErrInvalid)
 		}
 	}
