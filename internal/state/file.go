@@ -32,7 +32,9 @@ const fileMode = 0o600
 // It requires a local filesystem with atomic rename and working flock; NFS
 // and similar network filesystems give neither guarantee and are not
 // supported. The folder must be writable by the process for Swap; Load only
-// needs to read, unless the file is corrupt.
+// needs to read, unless the file is corrupt. An error reaching the file or
+// its folder says what to do, naming STATE_FILE, the setting that gives the
+// path.
 type FileStore struct {
 	path string
 
@@ -70,7 +72,7 @@ func (s *FileStore) Load(ctx context.Context) (State, error) {
 		return State{}, nil
 	}
 	if err != nil {
-		return State{}, fmt.Errorf("read state %s: %w", s.path, err)
+		return State{}, s.hint(fmt.Errorf("read state %s: %w", s.path, err))
 	}
 	if st, err := Decode(data); err == nil {
 		return st, nil
@@ -80,10 +82,11 @@ func (s *FileStore) Load(ctx context.Context) (State, error) {
 	// may have replaced the file meanwhile, and move it aside if it still is.
 	unlock, err := s.lock(ctx)
 	if err != nil {
-		return State{}, fmt.Errorf("load state %s: %w", s.path, err)
+		return State{}, s.hint(fmt.Errorf("load state %s: %w", s.path, err))
 	}
 	defer unlock()
-	return s.readLocked()
+	st, err := s.readLocked()
+	return st, s.hint(err)
 }
 
 // Swap stores next, with Version set to old.Version+1, if the file still
@@ -107,22 +110,53 @@ func (s *FileStore) Swap(ctx context.Context, old, next State) (State, error) {
 
 	unlock, err := s.lock(ctx)
 	if err != nil {
-		return State{}, fmt.Errorf("swap state %s: %w", s.path, err)
+		return State{}, s.hint(fmt.Errorf("swap state %s: %w", s.path, err))
 	}
 	defer unlock()
 
 	cur, err := s.readLocked()
 	if err != nil {
-		return State{}, err
+		return State{}, s.hint(err)
 	}
 	if cur.Version != old.Version {
 		return State{}, fmt.Errorf("swap state %s: stored version %d, want %d: %w",
 			s.path, cur.Version, old.Version, ErrConflict)
 	}
 	if err := s.write(data); err != nil {
-		return State{}, fmt.Errorf("swap state %s: %w", s.path, err)
+		return State{}, s.hint(fmt.Errorf("swap state %s: %w", s.path, err))
 	}
 	return stored, nil
+}
+
+// hint adds to err, a failure to reach the state file, its lock file or
+// their folder, what the operator can do about it. The file is the one the
+// STATE_FILE setting names, so the advice names that setting. Errors the
+// operator cannot fix by hand (a conflict, a corrupt record) are returned
+// as they are.
+func (s *FileStore) hint(err error) error {
+	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	dir := filepath.Dir(s.path)
+	var advice string
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		advice = "give the checker's user read and write access to " + dir + " and the files in it, or set STATE_FILE to a path it owns"
+	case errors.Is(err, syscall.EROFS):
+		advice = dir + " is on a read-only filesystem: set STATE_FILE to a writable path"
+	case errors.Is(err, syscall.EISDIR):
+		advice = s.path + " is a folder: remove it or set STATE_FILE to a file path"
+	case errors.Is(err, syscall.ENOTDIR):
+		advice = "a file is in the way of the folder " + dir + ": set STATE_FILE to a path in an existing folder"
+	case errors.Is(err, fs.ErrNotExist):
+		if _, serr := os.Stat(dir); !errors.Is(serr, fs.ErrNotExist) {
+			return err
+		}
+		advice = "the folder " + dir + " does not exist: create it (mkdir -p " + dir + ") or set STATE_FILE to a path in an existing folder"
+	default:
+		return err
+	}
+	return fmt.Errorf("%w (STATE_FILE: %s)", err, advice)
 }
 
 // readLocked reads and decodes the file while the lock is held, moving a

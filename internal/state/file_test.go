@@ -390,6 +390,52 @@ func TestFileStoreNotAFile(t *testing.T) {
 	})
 }
 
+// TestFileStoreErrorsSayWhatToDo checks that a state file the checker
+// cannot reach gives an error naming STATE_FILE and the fix.
+func TestFileStoreErrorsSayWhatToDo(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string) string // returns the state path
+		swap  bool                                  // Swap rather than Load
+		want  string
+	}{
+		{"missing folder", func(t *testing.T, dir string) string {
+			return filepath.Join(dir, "missing", "state.json")
+		}, true, "(STATE_FILE: the folder DIR/missing does not exist: create it (mkdir -p DIR/missing) or set STATE_FILE to a path in an existing folder)"},
+		{"directory in place of the file", func(t *testing.T, dir string) string {
+			path := filepath.Join(dir, "state.json")
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return path
+		}, false, "(STATE_FILE: DIR/state.json is a folder: remove it or set STATE_FILE to a file path)"},
+		{"file in place of the folder", func(t *testing.T, dir string) string {
+			parent := filepath.Join(dir, "not-a-folder")
+			if err := os.WriteFile(parent, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(parent, "state.json")
+		}, true, "(STATE_FILE: a file is in the way of the folder DIR/not-a-folder: set STATE_FILE to a path in an existing folder)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testContext(t)
+			dir := t.TempDir()
+			store := state.NewFileStore(tc.setup(t, dir))
+			var err error
+			if tc.swap {
+				_, err = store.Swap(ctx, state.State{}, state.State{ActiveRegion: "EU"})
+			} else {
+				_, err = store.Load(ctx)
+			}
+			want := strings.ReplaceAll(tc.want, "DIR", dir)
+			if err == nil || !strings.HasSuffix(err.Error(), want) {
+				t.Errorf("error %v; want it to end with %q", err, want)
+			}
+		})
+	}
+}
+
 // TestFileStorePermissions checks refused reads and writes. Root ignores
 // permission bits, so when run as root the test runs itself again as the
 // unprivileged user nobody (uid 65534) and checks that run passed.
@@ -411,6 +457,9 @@ func TestFileStorePermissions(t *testing.T) {
 		_, err := store.Load(ctx)
 		if !errors.Is(err, fs.ErrPermission) || errors.Is(err, state.ErrCorrupt) {
 			t.Errorf("Load: %v; want a permission error, not ErrCorrupt", err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "(STATE_FILE: give the checker's user read and write access to "+dir) {
+			t.Errorf("Load: %q does not say to fix the access or STATE_FILE", err)
 		}
 		_, err = store.Swap(ctx, v1, state.State{ActiveRegion: "NAM"})
 		if !errors.Is(err, fs.ErrPermission) || errors.Is(err, state.ErrConflict) {
@@ -443,6 +492,9 @@ func TestFileStorePermissions(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "swap state "+path) {
 				t.Errorf("error %q does not name the state file", err)
+			}
+			if !strings.Contains(err.Error(), "or set STATE_FILE to a path it owns)") {
+				t.Errorf("error %q does not say to fix the access or STATE_FILE", err)
 			}
 			if after := readFile(t, path); string(after) != string(before) {
 				t.Error("file changed")
