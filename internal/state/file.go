@@ -257,36 +257,22 @@ func (s *FileStore) lock(ctx context.Context) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
-	wait := lockPollMin
-	var timer *time.Timer
-	for {
+	// flock(2) cannot be interrupted by ctx, so poll without blocking.
+	for wait := lockPollMin; ; wait = min(2*wait, lockPollMax) {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
 			break
 		}
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			_ = f.Close()
 			return nil, fmt.Errorf("lock %s: %w", name, err)
 		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-		} else {
-			timer.Reset(wait)
-		}
 		select {
 		case <-ctx.Done():
-			timer.Stop()
 			_ = f.Close()
 			return nil, fmt.Errorf("wait for lock %s: %w", name, context.Cause(ctx))
-		case <-timer.C:
+		case <-time.After(wait): // collected unstopped since Go 1.23
 		}
-		wait = min(2*wait, lockPollMax)
-	}
-	if timer != nil {
-		timer.Stop()
 	}
 	return func() {
 		// Closing the descriptor releases the lock.
