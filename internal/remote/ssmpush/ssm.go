@@ -132,7 +132,7 @@ func Script(t remote.Target, envFile string, programs []string) (string, error) 
 	}
 	for _, p := range programs {
 		if !remote.ValidProgram(p) {
-			return "", fmt.Errorf("program %q (want name, group:name or group:*): %w", p, ErrInvalid)
+			return "", fmt.Errorf("SUPERVISOR_PROGRAMS: program %q (want name, group:name or group:*, from letters, digits and _.-): %w", p, ErrInvalid)
 		}
 	}
 	var b strings.Builder
@@ -147,7 +147,7 @@ func Script(t remote.Target, envFile string, programs []string) (string, error) 
 
 func validateEnvPath(p string) error {
 	if !envPathRE.MatchString(p) || path.Clean(p) != p || p == "/" {
-		return fmt.Errorf("env file %q (want a clean absolute path of letters, digits and _./-): %w", p, ErrInvalid)
+		return fmt.Errorf("ENV_FILE %q (want a clean absolute path of letters, digits and _./-, e.g. /opt/application/tmp/ext_cloud.env): %w", p, ErrInvalid)
 	}
 	return nil
 }
@@ -220,9 +220,13 @@ func (s *Pusher) Push(ctx context.Context, t remote.Target, hosts []string) (rem
 	if err != nil {
 		return remote.Result{}, fmt.Errorf("ssm push: %w", err)
 	}
-	if !ssmLimitRE.MatchString(s.c.MaxConcurrency) || !ssmLimitRE.MatchString(s.c.MaxErrors) {
-		return remote.Result{}, fmt.Errorf("ssm push: max concurrency %q, max errors %q (want a number or a percentage): %w",
-			s.c.MaxConcurrency, s.c.MaxErrors, ErrInvalid)
+	if !ssmLimitRE.MatchString(s.c.MaxConcurrency) {
+		return remote.Result{}, fmt.Errorf("ssm push: SSM_MAX_CONCURRENCY %q (want a number such as 50 or a percentage such as 10%%): %w",
+			s.c.MaxConcurrency, ErrInvalid)
+	}
+	if !ssmLimitRE.MatchString(s.c.MaxErrors) {
+		return remote.Result{}, fmt.Errorf("ssm push: SSM_MAX_ERRORS %q (want a number such as 0 or a percentage such as 100%%): %w",
+			s.c.MaxErrors, ErrInvalid)
 	}
 	sends, err := s.plan(hosts)
 	if err != nil {
@@ -312,12 +316,20 @@ func (s *Pusher) plan(hosts []string) ([]ssmSend, error) {
 	var ids []string
 	var sends []ssmSend
 	if len(hosts) > 0 {
+		for _, id := range hosts {
+			if !instanceIDRE.MatchString(id) {
+				return nil, fmt.Errorf("pending host %q is not an instance ID (want i-0123456789abcdef0 or mi-...): %w", id, ErrInvalid)
+			}
+		}
 		ids = hosts
 	} else {
 		byKey := map[string]*types.Target{}
-		for _, tg := range s.c.Targets {
+		for i, tg := range s.c.Targets {
 			switch {
 			case tg.InstanceID != "" && tg.TagKey == "":
+				if !instanceIDRE.MatchString(tg.InstanceID) {
+					return nil, fmt.Errorf("SSM_TARGETS entry %d: %q is not an instance ID (want i-0123456789abcdef0 or mi-...): %w", i+1, tg.InstanceID, ErrInvalid)
+				}
 				ids = append(ids, tg.InstanceID)
 			case tg.InstanceID == "" && tg.TagKey != "" && tg.TagValue != "":
 				// One call per key: values of one key are ORed by SSM,
@@ -331,16 +343,14 @@ func (s *Pusher) plan(hosts []string) ([]ssmSend, error) {
 					byKey[key].Values = append(byKey[key].Values, tg.TagValue)
 				}
 			default:
-				return nil, fmt.Errorf("target %+v (want a tag key and value, or an instance id): %w", tg, ErrInvalid)
+				return nil, fmt.Errorf("SSM_TARGETS entry %d: tag key %q, tag value %q, instance ID %q (want tag:Key=Value or an instance ID): %w",
+					i+1, tg.TagKey, tg.TagValue, tg.InstanceID, ErrInvalid)
 			}
 		}
 	}
 	seen := map[string]bool{}
 	var uniq []string
 	for _, id := range ids {
-		if !instanceIDRE.MatchString(id) {
-			return nil, fmt.Errorf("instance id %q (want i-... or mi-...): %w", id, ErrInvalid)
-		}
 		if !seen[id] {
 			seen[id] = true
 			uniq = append(uniq, id)
@@ -350,7 +360,7 @@ func (s *Pusher) plan(hosts []string) ([]ssmSend, error) {
 		sends = append(sends, ssmSend{instances: batch})
 	}
 	if len(sends) == 0 {
-		return nil, fmt.Errorf("no targets: %w", ErrInvalid)
+		return nil, fmt.Errorf("SSM_TARGETS: empty (want tag:Key=Value or instance IDs, e.g. tag:Role=app): %w", ErrInvalid)
 	}
 	return sends, nil
 }

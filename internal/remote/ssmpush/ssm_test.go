@@ -269,23 +269,26 @@ func TestSSMPushRejectsUnsafeValues(t *testing.T) {
 		edit   func(*ssmpush.Config, *remote.Target)
 		hosts  []string
 		target error
+		want   string // in the error, naming the setting
 	}{
 		{name: "region_command_substitution", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Region = "EU$(reboot)" }, target: remote.ErrInvalidTarget},
 		{name: "region_quote", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Region = "EU'; rm -rf /; '" }, target: remote.ErrInvalidTarget},
 		{name: "cloud_backtick", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Cloud = "eu.example.test`id`" }, target: remote.ErrInvalidTarget},
 		{name: "cloud_newline", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Cloud = "eu\nEXT_CLOUD_GENERATION=99" }, target: remote.ErrInvalidTarget},
 		{name: "negative_generation", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Generation = -1 }, target: remote.ErrInvalidTarget},
-		{name: "env_file_relative", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "tmp/ext_cloud.env" }, target: ssmpush.ErrInvalid},
-		{name: "env_file_quote", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/tmp/x';reboot;'" }, target: ssmpush.ErrInvalid},
-		{name: "env_file_space", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/tmp/a b" }, target: ssmpush.ErrInvalid},
-		{name: "env_file_dotdot", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/opt/../etc/passwd" }, target: ssmpush.ErrInvalid},
-		{name: "program_semicolon", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"app;reboot"} }, target: ssmpush.ErrInvalid},
-		{name: "program_space", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"app web"} }, target: ssmpush.ErrInvalid},
-		{name: "program_glob_name", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"*"} }, target: ssmpush.ErrInvalid},
-		{name: "max_errors", edit: func(c *ssmpush.Config, _ *remote.Target) { c.MaxErrors = "1;x" }, target: ssmpush.ErrInvalid},
-		{name: "host_not_an_instance", edit: func(*ssmpush.Config, *remote.Target) {}, hosts: []string{"i-1;reboot"}, target: ssmpush.ErrInvalid},
-		{name: "target_tag_without_value", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = []ssmpush.Target{{TagKey: "role"}} }, target: ssmpush.ErrInvalid},
-		{name: "no_targets", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = nil }, target: ssmpush.ErrInvalid},
+		{name: "env_file_relative", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "tmp/ext_cloud.env" }, target: ssmpush.ErrInvalid, want: `ENV_FILE "tmp/ext_cloud.env" (want a clean absolute path`},
+		{name: "env_file_quote", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/tmp/x';reboot;'" }, target: ssmpush.ErrInvalid, want: `ENV_FILE `},
+		{name: "env_file_space", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/tmp/a b" }, target: ssmpush.ErrInvalid, want: `ENV_FILE "/tmp/a b"`},
+		{name: "env_file_dotdot", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/opt/../etc/passwd" }, target: ssmpush.ErrInvalid, want: `ENV_FILE "/opt/../etc/passwd"`},
+		{name: "program_semicolon", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"app;reboot"} }, target: ssmpush.ErrInvalid, want: `SUPERVISOR_PROGRAMS: program "app;reboot"`},
+		{name: "program_space", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"app web"} }, target: ssmpush.ErrInvalid, want: `SUPERVISOR_PROGRAMS: program "app web"`},
+		{name: "program_glob_name", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"*"} }, target: ssmpush.ErrInvalid, want: `SUPERVISOR_PROGRAMS: program "*"`},
+		{name: "max_errors", edit: func(c *ssmpush.Config, _ *remote.Target) { c.MaxErrors = "1;x" }, target: ssmpush.ErrInvalid, want: `SSM_MAX_ERRORS "1;x" (want a number`},
+		{name: "max_concurrency", edit: func(c *ssmpush.Config, _ *remote.Target) { c.MaxConcurrency = "50 x" }, target: ssmpush.ErrInvalid, want: `SSM_MAX_CONCURRENCY "50 x" (want a number`},
+		{name: "host_not_an_instance", edit: func(*ssmpush.Config, *remote.Target) {}, hosts: []string{"i-1;reboot"}, target: ssmpush.ErrInvalid, want: `pending host "i-1;reboot" is not an instance ID`},
+		{name: "target_tag_without_value", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = []ssmpush.Target{{TagKey: "role"}} }, target: ssmpush.ErrInvalid, want: `SSM_TARGETS entry 1: `},
+		{name: "target_bad_instance_id", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = []ssmpush.Target{{InstanceID: "i-1;reboot"}} }, target: ssmpush.ErrInvalid, want: `SSM_TARGETS entry 1: "i-1;reboot" is not an instance ID`},
+		{name: "no_targets", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = nil }, target: ssmpush.ErrInvalid, want: `SSM_TARGETS: empty (want tag:Key=Value or instance IDs`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -295,6 +298,9 @@ func TestSSMPushRejectsUnsafeValues(t *testing.T) {
 			res, err := p.Push(pushCtx(t, 5*time.Second), tg, tc.hosts)
 			if !errors.Is(err, tc.target) {
 				t.Fatalf("err = %v, want %v", err, tc.target)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %q, want it to contain %q", err, tc.want)
 			}
 			if len(res.Converged) != 0 || len(res.Failed) != 0 {
 				t.Fatalf("result %+v, want empty", res)
