@@ -152,9 +152,21 @@ func (in *Intake) Flush(ctx context.Context) error {
 }
 
 // statusError is a response the intake did not accept.
-type statusError struct{ code int }
+type statusError struct {
+	code int
+	url  string // redacted
+}
 
-func (e *statusError) Error() string { return fmt.Sprintf("logs intake: status %d", e.code) }
+func (e *statusError) Error() string {
+	msg := fmt.Sprintf("logs intake %s: status %d", e.url, e.code)
+	switch e.code {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		msg += " (DD_API_KEY refused: check the key, and that DD_SITE is the key's Datadog site)"
+	case http.StatusNotFound:
+		msg += " (no logs intake there: check DD_SITE, or DD_LOGS_INTAKE_URL when set)"
+	}
+	return msg
+}
 
 // redactedError shows a scrubbed text and keeps the cause for errors.Is.
 type redactedError struct {
@@ -189,7 +201,7 @@ func (in *Intake) post(ctx context.Context, body []byte) error {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &statusError{code: resp.StatusCode}
+		return &statusError{code: resp.StatusCode, url: in.red.redact(in.url)}
 	}
 	return nil
 }

@@ -146,6 +146,12 @@ func TestIntakeRetry(t *testing.T) {
 		{name: "408 retried once", codes: []int{408}, requests: 2, wantErr: "status 408"},
 		{name: "503 then accepted", codes: []int{503, 202}, requests: 2},
 		{name: "403 not retried", codes: []int{403}, requests: 1, wantErr: "status 403"},
+		{name: "403 names the settings", codes: []int{403}, requests: 1,
+			wantErr: ": status 403 (DD_API_KEY refused: check the key, and that DD_SITE is the key's Datadog site)"},
+		{name: "401 names the settings", codes: []int{401}, requests: 1, wantErr: "status 401 (DD_API_KEY refused"},
+		{name: "404 names the settings", codes: []int{404}, requests: 1,
+			wantErr: "status 404 (no logs intake there: check DD_SITE, or DD_LOGS_INTAKE_URL when set)"},
+		{name: "error names the URL", codes: []int{500}, requests: 2, wantErr: "logs intake http://127.0.0.1:"},
 		{name: "400 not retried", codes: []int{400}, requests: 1, wantErr: "status 400"},
 	}
 	for _, tc := range tests {
@@ -165,6 +171,18 @@ func TestIntakeRetry(t *testing.T) {
 				t.Errorf("Flush error = %v, want it to contain %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestIntakeStatusErrorHidesURLPassword(t *testing.T) {
+	t.Parallel()
+	f := newFakeIntake(t, 403)
+	u := strings.Replace(f.srv.URL, "http://", "http://user:pa55word@", 1)
+	in := NewIntake(IntakeOptions{APIKey: "k", URL: u})
+	slog.New(in.Handler(discardJSON)).Info("x")
+	err := in.Flush(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "status 403") || strings.Contains(err.Error(), "pa55word") {
+		t.Errorf("Flush error = %v; want status 403 without the URL password", err)
 	}
 }
 
