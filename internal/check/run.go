@@ -181,25 +181,15 @@ func (r *runner) adoptHosts(ctx context.Context, s *state.State) {
 func (r *runner) adopt(ctx context.Context, s state.State, region string, gen int64) (state.State, error) {
 	r.log.Warn("hosts run a newer generation than the state; adopting it", "region", region, "generation", gen,
 		"state_region", s.ActiveRegion, "state_generation", s.Generation)
-	for attempt := 0; attempt < 5; attempt++ {
-		next := s
+	return r.update(ctx, s, fmt.Sprintf("adopt the hosts' generation %d", gen), func(cur state.State) (state.State, bool) {
+		if cur.Generation >= gen {
+			return cur, false
+		}
+		next := cur
 		next.ActiveRegion, next.Generation, next.Pending = region, gen, nil
 		next.OutageStartedAt, next.LastProbeAt = time.Time{}, time.Time{}
-		stored, err := r.d.Store.Swap(ctx, s, next)
-		if err == nil {
-			return stored, nil
-		}
-		if !errors.Is(err, state.ErrConflict) {
-			return s, fmt.Errorf("adopt the hosts' generation %d: %w", gen, err)
-		}
-		if s, err = r.d.Store.Load(ctx); err != nil {
-			return s, fmt.Errorf("adopt the hosts' generation %d: %w", gen, err)
-		}
-		if s.Generation >= gen {
-			return s, nil
-		}
-	}
-	return s, fmt.Errorf("adopt the hosts' generation %d: %w", gen, state.ErrConflict)
+		return next, true
+	})
 }
 
 func (r *runner) result(s state.State, action Action) Result {
@@ -418,42 +408,62 @@ func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
 		firstErr = fmt.Sprintf("%d hosts not converged, e.g. %s", len(failed), firstErr)
 		failed = nil
 	}
-	for attempt := 0; attempt < 5; attempt++ {
-		next := s
-		if s.Pending == nil || s.Pending.Generation != p.Generation {
-			return s, nil // another invocation recorded or superseded it
+	s, err := r.update(ctx, s, fmt.Sprintf("record push of generation %d", p.Generation), func(cur state.State) (state.State, bool) {
+		if cur.Pending == nil || cur.Pending.Generation != p.Generation {
+			return cur, false // another invocation recorded or superseded it
 		}
+		next := cur
 		if converged {
 			next.Pending = nil
-		} else {
-			np := *s.Pending
-			np.Hosts = failed
-			np.LastError = firstErr
-			// Release the claim so the next invocation retries, unless hosts
-			// may still be running this push (SSM): then not before that.
-			np.ClaimedUntil = time.Time{}
-			if result.InFlightUntil.After(r.now()) {
-				np.ClaimedUntil = result.InFlightUntil
-			}
-			next.Pending = &np
+			return next, true
 		}
-		stored, err := r.d.Store.Swap(ctx, s, next)
-		if err == nil {
-			s = stored
-			break
+		np := *cur.Pending
+		np.Hosts = failed
+		np.LastError = firstErr
+		// Release the claim so the next invocation retries, unless hosts
+		// may still be running this push (SSM): then not before that.
+		np.ClaimedUntil = time.Time{}
+		if result.InFlightUntil.After(r.now()) {
+			np.ClaimedUntil = result.InFlightUntil
 		}
-		if !errors.Is(err, state.ErrConflict) {
-			return s, fmt.Errorf("record push of generation %d: %w", p.Generation, err)
-		}
-		if s, err = r.load(ctx); err != nil {
-			return s, err
-		}
+		next.Pending = &np
+		return next, true
+	})
+	if err != nil {
+		return s, err
+	}
+	if !converged && (s.Pending == nil || s.Pending.Generation != p.Generation) {
+		return s, nil // another invocation recorded or superseded it
 	}
 	if converged {
 		r.log.Info("failover converged", "generation", p.Generation, "region", p.Region)
 		return s, nil
 	}
 	return s, fmt.Errorf("%w: generation %d: %s", ErrPushIncomplete, p.Generation, firstErr)
+}
+
+// update applies change to the stored state with compare-and-swap. When
+// another invocation wrote first it reloads and applies change again; change
+// returns false when, on the current state, nothing is left to do.
+func (r *runner) update(ctx context.Context, s state.State, what string, change func(state.State) (state.State, bool)) (state.State, error) {
+	const attempts = 5
+	for range attempts {
+		next, ok := change(s)
+		if !ok {
+			return s, nil
+		}
+		stored, err := r.d.Store.Swap(ctx, s, next)
+		if err == nil {
+			return stored, nil
+		}
+		if !errors.Is(err, state.ErrConflict) {
+			return s, fmt.Errorf("%s: %w", what, err)
+		}
+		if s, err = r.d.Store.Load(ctx); err != nil {
+			return s, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return s, fmt.Errorf("%s: %w %d times in a row", what, state.ErrConflict, attempts)
 }
 
 func (r *runner) fault(ctx context.Context, p FaultPoint) error {
