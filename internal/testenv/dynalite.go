@@ -63,7 +63,7 @@ func Dynalite(t testing.TB) string {
 
 func dynaliteStart(t testing.TB, bin string) (string, error) {
 	t.Helper()
-	port, err := dynaliteFreePort()
+	port, err := freePort()
 	if err != nil {
 		return "", err
 	}
@@ -120,8 +120,8 @@ func dynaliteStart(t testing.TB, bin string) (string, error) {
 	return "http://" + addr, nil
 }
 
-// dynaliteFreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func dynaliteFreePort() (int, error) {
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)

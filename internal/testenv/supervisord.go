@@ -110,7 +110,10 @@ func StartSupervisord(t testing.TB, opts SupervisordOptions) *Supervisord {
 		auth = fmt.Sprintf("username=%s\npassword=%s\n", opts.Username, opts.Password)
 	}
 	if opts.Inet || opts.Username != "" {
-		port := supervisordFreePort(t)
+		port, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
 		fmt.Fprintf(&conf, "[inet_http_server]\nport=127.0.0.1:%d\n%s\n", port, auth)
 		s.URL = fmt.Sprintf("http://127.0.0.1:%d/RPC2", port)
 		s.rpcURL = s.URL
@@ -182,17 +185,6 @@ func supervisordTempDir(t testing.TB) string {
 		}
 	})
 	return dir
-}
-
-// supervisordFreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func supervisordFreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (s *Supervisord) start(t testing.TB) {
