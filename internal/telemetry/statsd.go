@@ -72,7 +72,8 @@ func NewStatsd(addr, namespace string, tags []string) (*Statsd, error) {
 	}
 	c, err := statsd.New(addr, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("telemetry: dogstatsd %s: %w", addr, err)
+		// Typically a host name that does not resolve.
+		return nil, fmt.Errorf("telemetry: dogstatsd %s: %w (check DD_DOGSTATSD_URL, or DD_AGENT_HOST when that is unset)", addr, err)
 	}
 	return &Statsd{c: c}, nil
 }

@@ -178,3 +178,13 @@ func TestStatsdUnreachableDoesNotBlock(t *testing.T) {
 		t.Fatal("Count/Close blocked on an absent agent")
 	}
 }
+
+func TestNewStatsdErrorNamesTheSettings(t *testing.T) {
+	t.Parallel()
+	// A port the resolver refuses fails without touching the network.
+	_, err := NewStatsd("127.0.0.1:99999", "", nil)
+	const want = "(check DD_DOGSTATSD_URL, or DD_AGENT_HOST when that is unset)"
+	if err == nil || !strings.HasPrefix(err.Error(), "telemetry: dogstatsd 127.0.0.1:99999: ") || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("NewStatsd error = %v; want it to name the address and end with %q", err, want)
+	}
+}
