@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"extcloud-failover/internal/state"
 )
@@ -69,7 +70,7 @@ func (s *Store) Load(ctx context.Context) (state.State, error) {
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return state.State{}, fmt.Errorf("load state %s/%s: %w", s.table, s.key, err)
+		return state.State{}, fmt.Errorf("load state %s/%s: %w%s", s.table, s.key, err, s.hint(err))
 	}
 	if len(out.Item) == 0 {
 		return state.State{}, nil
@@ -147,9 +148,24 @@ func (s *Store) Swap(ctx context.Context, old, next state.State) (state.State, e
 			return state.State{}, fmt.Errorf("swap state %s/%s: stored version is not %d: %w",
 				s.table, s.key, old.Version, state.ErrConflict)
 		}
-		return state.State{}, fmt.Errorf("swap state %s/%s: %w", s.table, s.key, err)
+		return state.State{}, fmt.Errorf("swap state %s/%s: %w%s", s.table, s.key, err, s.hint(err))
 	}
 	return stored, nil
+}
+
+// hint says what to do about a DynamoDB error an operator fixes in the
+// deployment, naming STATE_TABLE, the setting that gives the table; it
+// returns "" for other errors.
+func (s *Store) hint(err error) string {
+	var notFound *types.ResourceNotFoundException
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &notFound):
+		return fmt.Sprintf(" (STATE_TABLE: no table %q in this account and region: deploy the stack's table or fix STATE_TABLE)", s.table)
+	case errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException":
+		return fmt.Sprintf(" (STATE_TABLE: the function's role may not use table %q: grant it dynamodb:GetItem and dynamodb:PutItem on the table)", s.table)
+	}
+	return ""
 }
 
 // CreateTableAPI is the part of the DynamoDB client CreateTable uses;

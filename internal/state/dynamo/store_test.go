@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"extcloud-failover/internal/state"
 	"extcloud-failover/internal/state/dynamo"
@@ -304,6 +305,10 @@ func TestDynamoStore(t *testing.T) {
 		if err != nil && !strings.HasPrefix(err.Error(), "swap state no-such-table/main: ") {
 			t.Errorf("error %q lacks its context", err)
 		}
+		const hint = `(STATE_TABLE: no table "no-such-table" in this account and region: deploy the stack's table or fix STATE_TABLE)`
+		if err != nil && !strings.HasSuffix(err.Error(), hint) {
+			t.Errorf("error %q does not end with %q", err, hint)
+		}
 	})
 
 	t.Run("invalid state is refused before the call", func(t *testing.T) {
@@ -324,4 +329,28 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// deniedAPI answers every call as IAM does when the role lacks the action.
+type deniedAPI struct{}
+
+func (deniedAPI) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: dynamodb:GetItem"}
+}
+
+func (deniedAPI) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: dynamodb:PutItem"}
+}
+
+func TestAccessDeniedNamesStateTable(t *testing.T) {
+	store := dynamo.NewStore(deniedAPI{}, "checker-state", "main")
+	const hint = `(STATE_TABLE: the function's role may not use table "checker-state": grant it dynamodb:GetItem and dynamodb:PutItem on the table)`
+	_, err := store.Load(testContext(t))
+	if err == nil || !strings.HasPrefix(err.Error(), "load state checker-state/main: ") || !strings.HasSuffix(err.Error(), hint) {
+		t.Errorf("Load: %v; want it to end with %q", err, hint)
+	}
+	_, err = store.Swap(testContext(t), state.State{}, state.State{ActiveRegion: "EU"})
+	if err == nil || errors.Is(err, state.ErrConflict) || !strings.HasSuffix(err.Error(), hint) {
+		t.Errorf("Swap: %v; want it to end with %q", err, hint)
+	}
 }
