@@ -33,6 +33,7 @@ const (
 
 // supervisord fault codes (supervisor/xmlrpc.py, class Faults).
 const (
+	svFaultBadName        = 10
 	svFaultAlreadyStarted = 60
 	svFaultNotRunning     = 70
 	svFaultSuccess        = 80
@@ -381,7 +382,7 @@ func (s *Supervisor) processInfo(ctx context.Context, h *svHost, p string) ([]sv
 	if group, ok := strings.CutSuffix(p, ":*"); ok {
 		var all []svProcessInfo
 		if err := s.call(ctx, h, svCallTimeout, "getAllProcessInfo", &all); err != nil {
-			return nil, fmt.Errorf("supervisor %s: program %s: getAllProcessInfo: %w", h.id, p, err)
+			return nil, fmt.Errorf("supervisor %s: program %s: getAllProcessInfo: %w%s", h.id, p, err, svHint(err))
 		}
 		var infos []svProcessInfo
 		for _, in := range all {
@@ -390,13 +391,13 @@ func (s *Supervisor) processInfo(ctx context.Context, h *svHost, p string) ([]sv
 			}
 		}
 		if len(infos) == 0 {
-			return nil, fmt.Errorf("supervisor %s: program %s: no such group", h.id, p)
+			return nil, fmt.Errorf("supervisor %s: program %s: no such group%s", h.id, p, svNoSuchProgram)
 		}
 		return infos, nil
 	}
 	var in svProcessInfo
 	if err := s.call(ctx, h, svCallTimeout, "getProcessInfo", &in, p); err != nil {
-		return nil, fmt.Errorf("supervisor %s: program %s: getProcessInfo: %w", h.id, p, err)
+		return nil, fmt.Errorf("supervisor %s: program %s: getProcessInfo: %w%s", h.id, p, err, svHint(err))
 	}
 	return []svProcessInfo{in}, nil
 }
@@ -420,7 +421,7 @@ func (s *Supervisor) restart(ctx context.Context, h *svHost, p string) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("supervisor %s: program %s: %s: %w", h.id, p, st.method, err)
+			return fmt.Errorf("supervisor %s: program %s: %s: %w%s", h.id, p, st.method, err, svHint(err))
 		}
 		// A group ("g:*") answers with one status struct per process.
 		list, ok := v.([]any)
@@ -442,6 +443,19 @@ func (s *Supervisor) restart(ctx context.Context, h *svHost, p string) error {
 		}
 	}
 	return nil
+}
+
+// svNoSuchProgram is the fix for a program supervisord does not know.
+const svNoSuchProgram = " (not a program of this supervisord: compare SUPERVISOR_PROGRAMS with `supervisorctl status`)"
+
+// svHint returns what to do about err, when it is a fault the configuration
+// causes, or "".
+func svHint(err error) string {
+	var fault xmlrpc.FaultError
+	if errors.As(err, &fault) && fault.Code == svFaultBadName {
+		return svNoSuchProgram
+	}
+	return ""
 }
 
 // call makes one XML-RPC call supervisor.<method> and decodes its value into

@@ -279,8 +279,8 @@ func TestSupervisorPushFailures(t *testing.T) {
 		programs []string
 		want     []string // substrings of the error
 	}{
-		{"unknown program", []string{"nosuch"}, []string{"supervisor " + sv.URL + ": program nosuch: stopProcess: ", "BAD_NAME", "nosuch"}},
-		{"unknown group", []string{"nogroup:*"}, []string{"program nogroup:*", "BAD_NAME"}},
+		{"unknown program", []string{"nosuch"}, []string{"supervisor " + sv.URL + ": program nosuch: stopProcess: ", "BAD_NAME", "nosuch", "SUPERVISOR_PROGRAMS"}},
+		{"unknown group", []string{"nogroup:*"}, []string{"program nogroup:*", "BAD_NAME", "SUPERVISOR_PROGRAMS"}},
 		{"program cannot start", []string{"bad"}, []string{"supervisor " + sv.URL + ": program bad: startProcess: ", "SPAWN_ERROR"}},
 		{"failure after a good program", []string{"app", "nosuch"}, []string{"program nosuch", "BAD_NAME"}},
 	}
