@@ -192,7 +192,7 @@ func WriteEnvFile(path string, t Target) (changed bool, err error) {
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.IsDir():
-		return false, fmt.Errorf("write env file %s: is a directory", path)
+		return false, fmt.Errorf("write env file %s: is a directory (ENV_FILE must name a file: remove the directory or change ENV_FILE)", path)
 	case err == nil:
 		current, err := os.ReadFile(path)
 		if err != nil {
@@ -207,7 +207,7 @@ func WriteEnvFile(path string, t Target) (changed bool, err error) {
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		if _, derr := os.Stat(dir); derr != nil {
-			return false, fmt.Errorf("write env file %s: parent folder %s: %w", path, dir, derr)
+			return false, fmt.Errorf("write env file %s: parent folder %s: %w (create the folder or change ENV_FILE)", path, dir, derr)
 		}
 	default:
 		return false, fmt.Errorf("write env file: %w", err)

@@ -238,7 +238,7 @@ func TestWriteEnvFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		changed, err := WriteEnvFile(p, eu)
-		if err == nil || changed || !strings.Contains(err.Error(), p+": is a directory") {
+		if err == nil || changed || !strings.Contains(err.Error(), p+": is a directory") || !strings.Contains(err.Error(), "change ENV_FILE") {
 			t.Fatalf("write = %t, %v; want an error saying it is a directory", changed, err)
 		}
 		if !statTest(t, p).IsDir() {
@@ -251,7 +251,7 @@ func TestWriteEnvFile(t *testing.T) {
 		parent := filepath.Join(t.TempDir(), "missing")
 		p := filepath.Join(parent, "ext_cloud.env")
 		_, err := WriteEnvFile(p, eu)
-		if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "parent folder "+parent) {
+		if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "parent folder "+parent) || !strings.Contains(err.Error(), "change ENV_FILE") {
 			t.Fatalf("write error = %v, want one naming the parent folder", err)
 		}
 		if _, err := os.Stat(parent); !errors.Is(err, fs.ErrNotExist) {
