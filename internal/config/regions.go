@@ -47,6 +47,11 @@ func (c *Config) FailoverOrder(active string) []Region {
 // leading "{cloud}", "http://{cloud}" or "https://{cloud}" of the template
 // whole, keeping its own scheme and path; elsewhere {cloud} is its
 // host[:port]. Clouds are validated by Load, so they need no escaping.
+//
+// No filled-in value can hold a "{" (clouds and regions refuse it, the ids
+// are escaped), so replacing the placeholders one after the other is the
+// same as replacing them at once, without building a strings.Replacer on
+// every call.
 func (c *Config) ProbeURL(r Region) string {
 	t := c.CloudlookupURL
 	cloud, prefix := r.Cloud, ""
@@ -59,12 +64,11 @@ func (c *Config) ProbeURL(r Region) string {
 		}
 		cloud, _, _ = strings.Cut(rest, "/")
 	}
-	return prefix + strings.NewReplacer(
-		"{cloud}", cloud,
-		"{region}", url.QueryEscape(r.Name),
-		"{org_id}", url.QueryEscape(c.OrgID),
-		"{txn_id}", url.QueryEscape(c.TxnID),
-	).Replace(t)
+	t = strings.ReplaceAll(t, "{cloud}", cloud)
+	t = strings.ReplaceAll(t, "{region}", url.QueryEscape(r.Name))
+	t = strings.ReplaceAll(t, "{org_id}", url.QueryEscape(c.OrgID))
+	t = strings.ReplaceAll(t, "{txn_id}", url.QueryEscape(c.TxnID))
+	return prefix + t
 }
 
 // probeHost returns the host name a probe URL connects to, or "" when it

@@ -96,6 +96,8 @@ func TestProbeURL(t *testing.T) {
 			"https://eu.example.com/cloudlookup?orgId=a%3Ab&txnId=c%26d%3De+f"},
 		{"region placeholder", "https://{cloud}/{region}/health?r={region}", "eu.example.com", "", "",
 			"https://eu.example.com/EU/health?r=EU"},
+		{"a placeholder inside a value is not filled", DefaultCloudlookupURL + "&r={region}", "eu.example.com", "{txn_id}", "{region}",
+			"https://eu.example.com/cloudlookup?orgId=%7Btxn_id%7D&txnId=%7Bregion%7D&r=EU"},
 		{"base URL replaces https://{cloud}", DefaultCloudlookupURL, "http://127.0.0.1:8080/eu", "o", "t",
 			"http://127.0.0.1:8080/eu/cloudlookup?orgId=o&txnId=t"},
 		{"base URL trailing slash", "https://{cloud}/x", "https://eu.example.com/", "", "",
