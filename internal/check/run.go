@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"slices"
 	"sync"
@@ -42,7 +43,9 @@ type Deps struct {
 	Log     *slog.Logger
 	Now     func() time.Time
 	// Recover returns the region and generation the hosts run (read from
-	// ext_cloud.env) when the stored state was corrupt; nil means the primary.
+	// ext_cloud.env): the starting point when there is no usable state, and
+	// the truth adopted when the hosts refuse a push as stale. nil means the
+	// primary, and a stale refusal is only logged.
 	Recover func(ctx context.Context) (region string, generation int64, err error)
 	// Fault, when set, is called at each FaultPoint; a non-nil error stops the
 	// invocation there as a crash would. Tests only.
@@ -128,21 +131,13 @@ func (r *runner) setDeadline(ctx context.Context) {
 	}
 }
 
-// load reads the state, falling back to the hosts' truth when it is corrupt.
+// load reads the state. A corrupt record (the FileStore has kept it aside)
+// counts as no state: adoptHosts then starts from the hosts' truth.
 func (r *runner) load(ctx context.Context) (state.State, error) {
 	s, err := r.d.Store.Load(ctx)
 	if errors.Is(err, state.ErrCorrupt) {
 		r.log.Error("state unreadable, continuing from the hosts' env file", "error", err.Error())
-		s = state.State{}
-		if r.d.Recover != nil {
-			region, gen, rerr := r.d.Recover(ctx)
-			if _, known := r.cfg.Cloud(region); rerr == nil && known {
-				s.ActiveRegion, s.Generation = region, gen
-			} else if rerr != nil {
-				r.log.Warn("env file unreadable too, continuing from the primary", "error", rerr.Error())
-			}
-		}
-		err = nil
+		s, err = state.State{}, nil
 	}
 	if err != nil {
 		return s, fmt.Errorf("load state: %w", err)
@@ -164,7 +159,14 @@ func (r *runner) adoptHosts(ctx context.Context, s *state.State) {
 		return
 	}
 	region, gen, err := r.d.Recover(ctx)
-	if _, known := r.cfg.Cloud(region); err != nil || !known {
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			r.log.Warn("env file unreadable too, continuing from the primary", "error", err.Error())
+		}
+		return
+	}
+	if _, known := r.cfg.Cloud(region); !known {
+		r.log.Warn("env file names a region not in EXT_CLOUD_FAILOVER_LIST, continuing from the primary", "region", region)
 		return
 	}
 	s.ActiveRegion, s.Generation = region, gen
