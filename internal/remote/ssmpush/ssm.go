@@ -47,7 +47,7 @@ type Target struct {
 type Config struct {
 	// Targets are the hosts a push without explicit hosts goes to.
 	Targets []Target
-	// remote.EnvFile is the env file's absolute path on the hosts; it must match
+	// EnvFile is the env file's absolute path on the hosts; it must match
 	// ^/[A-Za-z0-9_./-]+$.
 	EnvFile string
 	// Programs are the supervisord programs restarted after the file
@@ -296,7 +296,7 @@ func (s *Pusher) Push(ctx context.Context, t remote.Target, hosts []string) (rem
 	collectCtx, cancelCollect := context.WithTimeout(ctx, remaining-margin/2)
 	defer cancelCollect()
 	res, emptyErr := s.collect(collectCtx, cmds, failed)
-	if s.unanswered(res) {
+	if unanswered(res) {
 		// SSM may still deliver the command until TimeoutSeconds and run it
 		// for executionTimeout: a re-push before then would pile up.
 		res.InFlightUntil = now.Add(time.Duration(int64(timeout)+secs) * time.Second)
@@ -418,11 +418,8 @@ func (s *Pusher) poll(ctx context.Context, c *ssmCommand) error {
 	}
 }
 
-// collect turns the invocations into a remote.Result; failed holds hosts that
-// failed before any invocation. The error names tags that matched no host
-// in time: the caller cannot know which hosts to retry, so it retries all.
 // unanswered reports whether some host had not finished the command.
-func (s *Pusher) unanswered(res remote.Result) bool {
+func unanswered(res remote.Result) bool {
 	for _, err := range res.Failed {
 		if errors.Is(err, errNoAnswer) {
 			return true
@@ -431,6 +428,9 @@ func (s *Pusher) unanswered(res remote.Result) bool {
 	return false
 }
 
+// collect turns the invocations into a remote.Result; failed holds hosts that
+// failed before any invocation. The error names tags that matched no host
+// in time: the caller cannot know which hosts to retry, so it retries all.
 func (s *Pusher) collect(ctx context.Context, cmds []*ssmCommand, failed map[string]error) (remote.Result, error) {
 	var res remote.Result
 	var errs []error
