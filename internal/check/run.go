@@ -487,7 +487,7 @@ func (r *runner) observe(ctx context.Context, s state.State) (Observation, []Can
 	region, ok := r.cfg.Cloud(s.ActiveRegion)
 	var pr ProbeResult
 	if !ok {
-		pr = ProbeResult{Region: s.ActiveRegion, Err: fmt.Errorf("region %q is not in EXT_CLOUD_FAILOVER_LIST", s.ActiveRegion)}
+		pr = ProbeResult{Region: s.ActiveRegion, Err: fmt.Errorf("active region %q is not in EXT_CLOUD_FAILOVER_LIST: counted as down until a failover (or failover --to) moves to a listed region", s.ActiveRegion)}
 	} else {
 		pr = r.d.Prober.Probe(ctx, config.Region{Name: s.ActiveRegion, Cloud: region})
 	}

@@ -611,3 +611,19 @@ func TestRunDoesNotRepushWhileHostsMayStillRunThePush(t *testing.T) {
 		t.Fatalf("pushes %+v, want a re-push to i-2 after the command's time", calls)
 	}
 }
+
+func TestRunActiveRegionDroppedFromTheList(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	gone := state.State{ActiveRegion: "MARS", OutageStartedAt: w.now.Add(-5 * time.Minute), LastProbeAt: w.now.Add(-5 * time.Second)}
+	if _, err := w.store.Swap(context.Background(), state.State{}, gone); err != nil {
+		t.Fatal(err)
+	}
+	res := w.step(0)
+	if res.Action != ActionFailover || res.To != "NAM" {
+		t.Fatalf("Run = %+v; want a failover to the first listed region", res)
+	}
+	if !strings.Contains(w.logs.String(), `active region \"MARS\" is not in EXT_CLOUD_FAILOVER_LIST`) {
+		t.Errorf("log does not say why MARS is down: %s", w.logs.String())
+	}
+}
