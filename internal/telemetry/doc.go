@@ -11,7 +11,8 @@
 // batch per Flush. Statsd sends metrics to a DogStatsD agent. Both drop what
 // they cannot send: telemetry never blocks or fails a failover. Flush is
 // bounded by its context and IntakeOptions.Timeout; Statsd never waits on the
-// network except in Close, which is bounded by the client's write timeout.
+// network except to resolve the agent's name in NewStatsd (at most a second)
+// and in Close, which is bounded by the client's write timeout.
 //
 // The package does not use http.DefaultClient: another dependency of the
 // binaries (speedtest-go) replaces its transport when it is imported.

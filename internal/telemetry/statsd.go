@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,11 @@ const DefaultStatsdPort = "8125"
 
 // statsdWriteTimeout bounds one write to a unix socket; UDP never waits.
 const statsdWriteTimeout = 100 * time.Millisecond
+
+// statsdResolveTimeout bounds the look-up of the agent's host name. The
+// client library resolves it in New with no deadline at all, which with a
+// broken resolver would hold up the check that follows.
+const statsdResolveTimeout = time.Second
 
 // StatsdAddr returns the DogStatsD address for NewStatsd from DD_AGENT_HOST
 // and DD_DOGSTATSD_URL, the latter first: udp://host[:port] gives host:port,
@@ -57,10 +63,24 @@ type Statsd struct {
 // NewStatsd returns a client for addr (host:port or unix:///path, see
 // StatsdAddr). namespace, when set, prefixes every name with a dot; tags are
 // added to every metric.
+//
+// A host name in addr is resolved once, within a second; it is an error
+// when it does not resolve by then.
 func NewStatsd(addr, namespace string, tags []string) (*Statsd, error) {
+	return newStatsd(addr, namespace, tags, net.DefaultResolver)
+}
+
+func newStatsd(addr, namespace string, tags []string, r *net.Resolver) (*Statsd, error) {
 	if addr == "" {
 		// The library would fall back to the environment; we decide here.
 		return nil, errors.New("telemetry: dogstatsd: no address")
+	}
+	dial := addr
+	if !strings.Contains(addr, "://") {
+		var err error
+		if dial, err = resolveUDP(addr, r); err != nil {
+			return nil, fmt.Errorf("telemetry: dogstatsd %s: %w (check DD_DOGSTATSD_URL, or DD_AGENT_HOST when that is unset)", addr, err)
+		}
 	}
 	opts := []statsd.Option{
 		statsd.WithTags(tags),
@@ -70,12 +90,35 @@ func NewStatsd(addr, namespace string, tags []string) (*Statsd, error) {
 	if namespace != "" {
 		opts = append(opts, statsd.WithNamespace(namespace))
 	}
-	c, err := statsd.New(addr, opts...)
+	c, err := statsd.New(dial, opts...)
 	if err != nil {
 		// Typically a host name that does not resolve.
 		return nil, fmt.Errorf("telemetry: dogstatsd %s: %w (check DD_DOGSTATSD_URL, or DD_AGENT_HOST when that is unset)", addr, err)
 	}
 	return &Statsd{c: c}, nil
+}
+
+// resolveUDP returns host:port with the host name resolved to an address,
+// IPv4 first as net.ResolveUDPAddr would pick, within statsdResolveTimeout.
+func resolveUDP(addr string, r *net.Resolver) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || net.ParseIP(host) != nil {
+		return addr, nil // the library reports a bad address itself
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), statsdResolveTimeout)
+	defer cancel()
+	ips, err := r.LookupIPAddr(ctx, host)
+	if err != nil {
+		return "", err
+	}
+	ip := ips[0]
+	for _, a := range ips {
+		if a.IP.To4() != nil {
+			ip = a
+			break
+		}
+	}
+	return net.JoinHostPort(ip.String(), port), nil
 }
 
 // Gauge records the last value of name.

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -186,5 +187,48 @@ func TestNewStatsdErrorNamesTheSettings(t *testing.T) {
 	const want = "(check DD_DOGSTATSD_URL, or DD_AGENT_HOST when that is unset)"
 	if err == nil || !strings.HasPrefix(err.Error(), "telemetry: dogstatsd 127.0.0.1:99999: ") || !strings.HasSuffix(err.Error(), want) {
 		t.Errorf("NewStatsd error = %v; want it to name the address and end with %q", err, want)
+	}
+}
+
+// TestNewStatsdResolveIsBounded: a resolver that never answers must not
+// hold up the run; the agent's name is given up after statsdResolveTimeout.
+func TestNewStatsdResolveIsBounded(t *testing.T) {
+	t.Parallel()
+	hang := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+	start := time.Now()
+	_, err := newStatsd("dd-agent.example.com:8125", "", nil, hang)
+	if took := time.Since(start); took > statsdResolveTimeout+2*time.Second {
+		t.Errorf("NewStatsd took %v with a silent resolver, want about %v", took, statsdResolveTimeout)
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), "telemetry: dogstatsd dd-agent.example.com:8125: ") ||
+		!strings.Contains(err.Error(), "check DD_DOGSTATSD_URL, or DD_AGENT_HOST") {
+		t.Errorf("NewStatsd error = %v; want it to name the address and the settings", err)
+	}
+}
+
+// TestNewStatsdResolvesName sends to the agent by name (localhost, from the
+// hosts file: no network).
+func TestNewStatsdResolvesName(t *testing.T) {
+	t.Parallel()
+	pc := listenStatsd(t)
+	_, port, _ := net.SplitHostPort(pc.LocalAddr().String())
+	sd, err := NewStatsd(net.JoinHostPort("localhost", port), "", nil)
+	if err != nil {
+		t.Fatalf("NewStatsd: %v", err)
+	}
+	sd.Count("runs", 1)
+	if err := sd.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1024)
+	n, _, err := pc.ReadFrom(buf)
+	if err != nil || !strings.Contains(string(buf[:n]), "runs:1|c") {
+		t.Errorf("agent got %q, %v; want the runs count", buf[:n], err)
 	}
 }
