@@ -72,6 +72,7 @@ type SupervisorConfig struct {
 // is shared); the state's compare-and-swap serialises them.
 type Supervisor struct {
 	hosts        []*svHost
+	byID         map[string]*svHost
 	programs     []string
 	envFile      string
 	concurrency  int
@@ -125,16 +126,16 @@ func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	seen := map[string]bool{}
+	s.byID = make(map[string]*svHost, len(c.URLs))
 	for i, raw := range c.URLs {
 		h, err := newSVHost(raw, c.Username, c.Password)
 		if err != nil {
 			return nil, fmt.Errorf("SUPERVISOR_URL entry %d: %w", i+1, err)
 		}
-		if seen[h.id] {
+		if s.byID[h.id] != nil {
 			return nil, fmt.Errorf("SUPERVISOR_URL: %s listed twice", h.id)
 		}
-		seen[h.id] = true
+		s.byID[h.id] = h
 		s.hosts = append(s.hosts, h)
 	}
 	return s, nil
@@ -239,10 +240,6 @@ func (s *Supervisor) Push(ctx context.Context, t Target, hosts []string) (Result
 	res := Result{Failed: map[string]error{}}
 	selected := s.hosts
 	if len(hosts) > 0 {
-		byID := make(map[string]*svHost, len(s.hosts))
-		for _, h := range s.hosts {
-			byID[h.id] = h
-		}
 		selected = nil
 		seen := map[string]bool{}
 		for _, id := range hosts {
@@ -250,7 +247,7 @@ func (s *Supervisor) Push(ctx context.Context, t Target, hosts []string) (Result
 				continue
 			}
 			seen[id] = true
-			h, ok := byID[id]
+			h, ok := s.byID[id]
 			if !ok {
 				res.Failed[id] = fmt.Errorf("supervisor %s: not configured in SUPERVISOR_URL: %w", id, ErrUnknownHost)
 				continue

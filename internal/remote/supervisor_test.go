@@ -458,6 +458,8 @@ func TestSupervisorPushBadServers(t *testing.T) {
 	}
 }
 
+var svMethodRE = regexp.MustCompile(`<methodName>supervisor\.(\w+)</methodName>`)
+
 // svFake is a scripted supervisord: it answers each method with the XML-RPC
 // body in answers (getState says RUNNING unless scripted) and records calls.
 func svFake(t *testing.T, answers map[string]string) (url string, calls func() []string) {
@@ -466,7 +468,7 @@ func svFake(t *testing.T, answers map[string]string) (url string, calls func() [
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		m := regexp.MustCompile(`<methodName>supervisor\.(\w+)</methodName>`).FindSubmatch(body)
+		m := svMethodRE.FindSubmatch(body)
 		if m == nil {
 			http.Error(w, "no method", http.StatusBadRequest)
 			return
