@@ -130,7 +130,8 @@ func checkChars(field, s string, cs charset) error {
 var (
 	regionRE  = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,15}$`)
 	programRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+(:([A-Za-z0-9_.-]+|\*))?$`)
-	// Instance IDs as SSM and the SSM pusher accept them.
+	// AWS instance IDs: i- with 8 or 17 lower-case hex digits, mi- with 17.
+	// Stricter than the SSM pusher's own check, which takes any letter.
 	instanceRE = regexp.MustCompile(`^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$`)
 	// tableRE's length (3-255) is checked apart: a {3,255} repeat compiles
 	// into 255 states, a millisecond of every run's start.
