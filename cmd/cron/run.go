@@ -131,7 +131,8 @@ func (a *app) failover(ctx context.Context) int {
 func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps) (check.Result, error)) int {
 	cfg := a.cfg
 	secrets := cfg.Secrets()
-	handler := telemetry.NewHandler(a.stdout, telemetry.HandlerOptions{Service: cfg.DDService, Secrets: secrets})
+	local := telemetry.NewHandler(a.stdout, telemetry.HandlerOptions{Service: cfg.DDService, Secrets: secrets})
+	handler := local
 	var intake *telemetry.Intake
 	if cfg.DDAPIKey != "" {
 		host, _ := os.Hostname()
@@ -166,6 +167,7 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 		Store:   state.NewFileStore(cfg.StateFile),
 		Pusher:  pusher,
 		Prober:  check.NewProber(cfg),
+		Guard:   check.GuardFor(cfg),
 		Metrics: metrics,
 		Log:     log,
 		Recover: func(context.Context) (string, int64, error) {
@@ -173,22 +175,17 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 			return env.Region, env.Generation, err
 		},
 	}
-	if cfg.LatencyCheck != config.LatencyOff && (cfg.LatencyServer != "" || cfg.WitnessURL != "") {
-		deps.Guard = check.NewLatencyGuard(check.LatencyOptions{ServerURL: cfg.LatencyServer, WitnessURL: cfg.WitnessURL, Timeout: cfg.LatencyTimeout})
-	}
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.CheckTimeout)
 	_, err = body(runCtx, deps)
 	cancel()
 
 	if intake != nil {
-		// The intake gets its own short deadline: the check is already done.
-		fctx, fcancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if ferr := intake.Flush(fctx); ferr != nil {
-			slog.New(telemetry.NewHandler(a.stdout, telemetry.HandlerOptions{Service: cfg.DDService, Secrets: secrets})).
-				Warn("datadog logs intake failed; events dropped", "error", ferr.Error())
+		// Not under runCtx: the check is done, and Flush keeps to its own
+		// short timeout. Its failure is logged locally only.
+		if ferr := intake.Flush(context.Background()); ferr != nil {
+			slog.New(local).Warn("datadog logs intake failed; events dropped", "error", ferr.Error())
 		}
-		fcancel()
 	}
 	if err != nil {
 		return exitRuntime

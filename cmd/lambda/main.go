@@ -98,9 +98,7 @@ func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout i
 		Store:  markedStore{dynamo.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.StateKey)},
 		Pusher: ssmpush.New(ssm.NewFromConfig(awsCfg), ssmConfig(cfg)),
 		Prober: check.NewProber(cfg),
-	}
-	if cfg.LatencyCheck != config.LatencyOff && (cfg.LatencyServer != "" || cfg.WitnessURL != "") {
-		a.deps.Guard = check.NewLatencyGuard(check.LatencyOptions{ServerURL: cfg.LatencyServer, WitnessURL: cfg.WitnessURL, Timeout: cfg.LatencyTimeout})
+		Guard:  check.GuardFor(cfg),
 	}
 
 	// template.yaml sets DD_KMS_API_KEY to "" when there is no key.

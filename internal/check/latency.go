@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/showwin/speedtest-go/speedtest"
+
+	"extcloud-failover/internal/config"
 )
 
 // DefaultLatencyTimeout bounds one guard check when LatencyOptions.Timeout
@@ -66,6 +68,15 @@ type LatencyGuard struct {
 	witnessURL string
 	witness    *http.Client
 	timeout    time.Duration
+}
+
+// GuardFor returns the local-network guard cfg asks for, or nil when
+// LATENCY_CHECK is off or neither LATENCY_SERVER nor WITNESS_URL is set.
+func GuardFor(cfg *config.Config) Guard {
+	if cfg.LatencyCheck == config.LatencyOff || (cfg.LatencyServer == "" && cfg.WitnessURL == "") {
+		return nil
+	}
+	return NewLatencyGuard(LatencyOptions{ServerURL: cfg.LatencyServer, WitnessURL: cfg.WitnessURL, Timeout: cfg.LatencyTimeout})
 }
 
 // NewLatencyGuard returns a guard for o. It never fetches the public server

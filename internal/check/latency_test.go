@@ -320,3 +320,21 @@ func ExampleLatencyGuard() {
 		fmt.Println("our own network looks down:", res.Err)
 	}
 }
+
+func TestGuardFor(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want bool
+	}{
+		{"nothing to measure", nil, false},
+		{"off", map[string]string{"LATENCY_CHECK": "off", "WITNESS_URL": "http://127.0.0.1:9/"}, false},
+		{"witness", map[string]string{"WITNESS_URL": "http://127.0.0.1:9/"}, true},
+		{"speedtest server", map[string]string{"LATENCY_SERVER": "http://127.0.0.1:9/"}, true},
+	} {
+		if got := GuardFor(testConfig(t, tt.env)) != nil; got != tt.want {
+			t.Errorf("%s: guard %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
