@@ -117,8 +117,8 @@ func (a *app) check(ctx context.Context) int {
 }
 
 func (a *app) failover(ctx context.Context) int {
-	if _, ok := a.cfg.Cloud(a.to); !ok {
-		fmt.Fprintf(a.stderr, "extcloud-failover: --to: unknown region %q (want one of EXT_CLOUD_FAILOVER_LIST)\n", a.to)
+	if _, err := a.cfg.CloudOf("--to", a.to); err != nil {
+		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
 		return exitUsage
 	}
 	return a.invoke(ctx, func(ctx context.Context, deps check.Deps) (check.Result, error) {

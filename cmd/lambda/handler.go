@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"time"
 
 	ddlambda "github.com/DataDog/datadog-lambda-go"
@@ -178,8 +176,7 @@ func (a *app) Handle(ctx context.Context, payload json.RawMessage) (check.Result
 	defer cancel()
 
 	if ev.FailoverTo != "" {
-		if _, ok := a.cfg.Cloud(ev.FailoverTo); !ok {
-			err := fmt.Errorf("failover_to: unknown region %q (want one of EXT_CLOUD_FAILOVER_LIST: %s)", ev.FailoverTo, strings.Join(a.regionNames(), ", "))
+		if _, err := a.cfg.CloudOf("failover_to", ev.FailoverTo); err != nil {
 			deps.Log.Error("event refused", "error", err.Error())
 			return check.Result{}, &EventError{Err: err}
 		}
@@ -188,14 +185,6 @@ func (a *app) Handle(ctx context.Context, payload json.RawMessage) (check.Result
 	}
 	res, err := a.run(ctx, a.cfg, deps)
 	return res, classify(err)
-}
-
-func (a *app) regionNames() []string {
-	var names []string
-	for _, r := range a.cfg.Regions {
-		names = append(names, r.Name)
-	}
-	return slices.Clip(names)
 }
 
 // budget derives the check's deadline from the invocation's, keeping margin

@@ -331,7 +331,7 @@ func TestHandleErrors(t *testing.T) {
 		{name: "bad event", store: &fakeStore{}, health: fakeProber{"NAM": true}, payload: `{"offset": "ten"}`,
 			wantType: "EventError", wantMsg: "event: json"},
 		{name: "unknown failover region", store: &fakeStore{}, health: fakeProber{"NAM": true}, payload: `{"failover_to": "EUR"}`,
-			wantType: "EventError", wantMsg: `failover_to: unknown region "EUR" (want one of EXT_CLOUD_FAILOVER_LIST: NAM, EU, APAC)`},
+			wantType: "EventError", wantMsg: `failover_to: unknown region "EUR" (want NAM, EU or APAC)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -618,9 +618,9 @@ func (r *runner) force(ctx context.Context, to string) (Result, error) {
 	if err != nil {
 		return r.result(s, ActionNone), err
 	}
-	cloud, ok := r.cfg.Cloud(to)
-	if !ok {
-		return r.result(s, ActionNone), fmt.Errorf("failover --to: unknown region %q", to)
+	cloud, err := r.cfg.CloudOf("failover", to)
+	if err != nil {
+		return r.result(s, ActionNone), err
 	}
 	if s.Pending != nil && r.now().Before(s.Pending.ClaimedUntil) {
 		return r.result(s, ActionPendingPush), fmt.Errorf("a push of generation %d is in flight until %s; try again after it",

@@ -377,12 +377,8 @@ func (l *loader) build() (*Config, error) {
 // crossCheck validates what depends on more than one setting.
 func (l *loader) crossCheck(c *Config) error {
 	if c.Region != "" {
-		if _, ok := c.Cloud(c.Region); !ok {
-			names := make([]string, len(c.Regions))
-			for i, r := range c.Regions {
-				names[i] = r.Name
-			}
-			return errorf(l.field("EXT_CLOUD_REGION"), "unknown region %s (want %s)", quote(c.Region), wantList(names))
+		if _, err := c.CloudOf(l.field("EXT_CLOUD_REGION"), c.Region); err != nil {
+			return err
 		}
 	}
 	for _, id := range []struct{ place, env, value, example string }{

@@ -27,6 +27,19 @@ func (c *Config) Cloud(region string) (string, bool) {
 	return "", false
 }
 
+// CloudOf returns region's cloud, or an *Error for field (the setting or
+// flag the name came from) listing the configured regions.
+func (c *Config) CloudOf(field, region string) (string, error) {
+	if cloud, ok := c.Cloud(region); ok {
+		return cloud, nil
+	}
+	names := make([]string, len(c.Regions))
+	for i, r := range c.Regions {
+		names[i] = r.Name
+	}
+	return "", errorf(field, "unknown region %s (want %s)", quote(region), wantList(names))
+}
+
 // FailoverOrder returns the failover candidates when active is down: the
 // list rotated to start just after active, without active. An active region
 // that is not in the list gives the whole list in preference order.

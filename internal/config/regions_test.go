@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"net/url"
 	"reflect"
 	"slices"
@@ -244,4 +245,23 @@ func checkValidate(t *testing.T, err error, want string) {
 		return
 	}
 	checkErrorLine(t, err)
+}
+
+func TestCloudOf(t *testing.T) {
+	t.Parallel()
+	cfg, _, err := Load(nil, func(k string) (string, bool) {
+		v, ok := map[string]string{"EXT_CLOUD_FAILOVER_LIST": "NAM=nam.example.com,EU=eu.example.com", "CONNECTION_KEEPALIVE_ORG_ID": "o", "CONNECTION_KEEPALIVE_TXN_ID": "t"}[k]
+		return v, ok
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cloud, err := cfg.CloudOf("--to", "EU"); err != nil || cloud != "eu.example.com" {
+		t.Errorf("CloudOf(EU) = %q, %v", cloud, err)
+	}
+	_, err = cfg.CloudOf("--to", "MARS")
+	var ce *Error
+	if !errors.As(err, &ce) || err.Error() != `--to: unknown region "MARS" (want NAM or EU)` {
+		t.Errorf("CloudOf(MARS) = %v", err)
+	}
 }
