@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/renameio/v2"
+	"extcloud-failover/internal/atomicfile"
 )
 
 // Keys of ext_cloud.env that Render writes and Parse interprets.
@@ -213,33 +213,8 @@ func WriteEnvFile(path string, t Target) (changed bool, err error) {
 		return false, fmt.Errorf("write env file: %w", err)
 	}
 
-	pf, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir), renameio.WithStaticPermissions(0o644))
-	if err != nil {
+	if err := atomicfile.WriteFile(path, want, 0o644); err != nil {
 		return false, fmt.Errorf("write env file %s: %w", path, err)
-	}
-	defer pf.Cleanup()
-	if _, err := pf.Write(want); err != nil {
-		return false, fmt.Errorf("write env file %s: %w", path, err)
-	}
-	if err := pf.CloseAtomicallyReplace(); err != nil {
-		return false, fmt.Errorf("write env file %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return true, fmt.Errorf("write env file %s: sync folder: %w", path, err)
 	}
 	return true, nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	serr := d.Sync()
-	cerr := d.Close()
-	if serr != nil {
-		return serr
-	}
-	return cerr
 }

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/renameio/v2"
+	"extcloud-failover/internal/atomicfile"
 )
 
 // fileMode is the mode of the state file and of its lock file: the state
@@ -197,10 +197,7 @@ func (s *FileStore) moveAside() (string, error) {
 		}
 		aside = base + "-" + strconv.Itoa(i)
 	}
-	if err := os.Rename(s.path, aside); err != nil {
-		return "", err
-	}
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
+	if err := atomicfile.Rename(s.path, aside); err != nil {
 		return "", err
 	}
 	return aside, nil
@@ -209,37 +206,7 @@ func (s *FileStore) moveAside() (string, error) {
 // write replaces the state file with data atomically and durably. The lock
 // must be held.
 func (s *FileStore) write(data []byte) error {
-	dir := filepath.Dir(s.path)
-	// The temporary file goes in the destination folder: renameio would
-	// otherwise use $TMPDIR when it happens to be on the same filesystem.
-	f, err := renameio.NewPendingFile(s.path, renameio.WithTempDir(dir), renameio.WithStaticPermissions(fileMode))
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Cleanup() }()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.CloseAtomicallyReplace(); err != nil {
-		return err
-	}
-	// renameio syncs the file but not the folder holding the new name.
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.WriteFile(s.path, data, fileMode)
 }
 
 // Lock polling backoff: short first, since a Swap holds the lock for a few
