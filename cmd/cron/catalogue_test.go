@@ -85,31 +85,6 @@ type catRig struct {
 // catEnv shortens every deadline so the slow cases stay fast.
 var catEnv = []string{"CHECK_TIMEOUT=4s", "PROBE_TIMEOUT=1s", "LATENCY_TIMEOUT=1s"}
 
-// newCatFleet is newFleet with a given supervisord (shared or not).
-func newCatFleet(t *testing.T, dir string, sv *testenv.Supervisord, starts func() int) *fleet {
-	t.Helper()
-	f := &fleet{t: t, dir: dir, sv: sv, starts: starts}
-	f.nam, f.eu, f.apac = newRegion(t, "NAM"), newRegion(t, "EU"), newRegion(t, "APAC")
-	f.envFile = filepath.Join(dir, "ext_cloud.env")
-	f.stateFile = filepath.Join(dir, "state.json")
-	f.env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"EXT_CLOUD_FAILOVER_LIST=NAM=" + f.nam.Cloud() + ",EU=" + f.eu.Cloud() + ",APAC=" + f.apac.Cloud(),
-		"CLOUDLOOKUP_URL=http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
-		"CONNECTION_KEEPALIVE_ORG_ID=org-1",
-		"CONNECTION_KEEPALIVE_TXN_ID=txn-1",
-		"ENV_FILE=" + f.envFile,
-		"STATE_FILE=" + f.stateFile,
-		"SUPERVISOR_URL=" + sv.URL,
-		"SUPERVISOR_PROGRAMS=app",
-		"FAILOVER_THRESHOLD=2s",
-		"FAILOVER_MIN_INTERVAL=0s",
-		"PROBE_INTERVAL=1s",
-		"LATENCY_CHECK=off",
-	}, catEnv...)
-	return f
-}
-
 // snapshot is the state file's bytes, or what stands in their place.
 func snapshot(path string) string {
 	data, err := os.ReadFile(path)
@@ -839,7 +814,7 @@ func runCatCase(t *testing.T, c catCase, shared *testenv.Supervisord, sharedStar
 		sv, starts = testenv.StartSupervisord(t, opts), count
 		waitFor(t, "app started", func() bool { return starts() == 1 })
 	}
-	r := &catRig{fleet: newCatFleet(t, dir, sv, starts), bin: bin, uid: uid, gid: uid}
+	r := &catRig{fleet: fleetOn(t, dir, sv, starts, catEnv...), bin: bin, uid: uid, gid: uid}
 	r.env = append(r.env, c.env...)
 	for _, name := range c.down {
 		map[string]*region{"NAM": r.nam, "EU": r.eu, "APAC": r.apac}[name].Down.Store(true)

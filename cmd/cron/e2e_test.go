@@ -47,16 +47,26 @@ type fleet struct {
 
 func newFleet(t *testing.T, extra ...string) *fleet {
 	t.Helper()
-	f := &fleet{t: t, dir: t.TempDir()}
-	f.nam, f.eu, f.apac = newRegion(t, "NAM"), newRegion(t, "EU"), newRegion(t, "APAC")
-	cmd, starts := testenv.CountingProgram(t, f.dir)
-	f.starts = func() int { f.settle(); return starts() }
-	f.sv = testenv.StartSupervisord(t, testenv.SupervisordOptions{
+	dir := t.TempDir()
+	cmd, starts := testenv.CountingProgram(t, dir)
+	sv := testenv.StartSupervisord(t, testenv.SupervisordOptions{
 		Programs: []testenv.SupervisordProgram{{Name: "app", Command: cmd}},
 	})
+	f := fleetOn(t, dir, sv, nil, extra...)
+	f.starts = func() int { f.settle(); return starts() }
 	waitFor(t, "app started by supervisord", func() bool { return f.starts() == 1 })
-	f.envFile = filepath.Join(f.dir, "ext_cloud.env")
-	f.stateFile = filepath.Join(f.dir, "state.json")
+	return f
+}
+
+// fleetOn is a fleet in dir on a supervisord the caller started: three
+// regions and the checker's environment, extra last (the last value of a
+// variable wins).
+func fleetOn(t *testing.T, dir string, sv *testenv.Supervisord, starts func() int, extra ...string) *fleet {
+	t.Helper()
+	f := &fleet{t: t, dir: dir, sv: sv, starts: starts}
+	f.nam, f.eu, f.apac = newRegion(t, "NAM"), newRegion(t, "EU"), newRegion(t, "APAC")
+	f.envFile = filepath.Join(dir, "ext_cloud.env")
+	f.stateFile = filepath.Join(dir, "state.json")
 	f.env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"EXT_CLOUD_FAILOVER_LIST=NAM=" + f.nam.Cloud() + ",EU=" + f.eu.Cloud() + ",APAC=" + f.apac.Cloud(),
@@ -65,7 +75,7 @@ func newFleet(t *testing.T, extra ...string) *fleet {
 		"CONNECTION_KEEPALIVE_TXN_ID=txn-1",
 		"ENV_FILE=" + f.envFile,
 		"STATE_FILE=" + f.stateFile,
-		"SUPERVISOR_URL=" + f.sv.URL,
+		"SUPERVISOR_URL=" + sv.URL,
 		"SUPERVISOR_PROGRAMS=app",
 		"FAILOVER_THRESHOLD=2s",
 		"FAILOVER_MIN_INTERVAL=0s",
