@@ -77,8 +77,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		name, rest = rest[0], rest[1:]
 	}
 	cmd, ok := commands[name]
-	if !ok || len(rest) > 0 {
-		fmt.Fprintf(stderr, "extcloud-failover: unknown command or argument %q (want check, status, failover --to REGION or validate; --help lists the flags)\n", firstOf(name, rest, ok))
+	if ok && len(rest) > 0 {
+		ok, name = false, rest[0] // a stray argument after a known command
+	}
+	if !ok {
+		fmt.Fprintf(stderr, "extcloud-failover: unknown command or argument %q (want check, status, failover --to REGION or validate; --help lists the flags)\n", name)
 		return exitUsage
 	}
 	if a.json && name != "status" {
@@ -95,13 +98,6 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	a.cfg = cfg
 	return cmd(a, ctx)
-}
-
-func firstOf(name string, rest []string, known bool) string {
-	if known && len(rest) > 0 {
-		return rest[0]
-	}
-	return name
 }
 
 func (a *app) validate(context.Context) int {
