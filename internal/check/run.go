@@ -441,7 +441,7 @@ func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
 		r.log.Info("failover converged", "generation", p.Generation, "region", p.Region)
 		return s, nil
 	}
-	return s, fmt.Errorf("%w: generation %d: %s", ErrPushIncomplete, p.Generation, firstErr)
+	return s, fmt.Errorf("%w: generation %d: %s (hosts stay pending; later checks retry them, `status` lists them)", ErrPushIncomplete, p.Generation, firstErr)
 }
 
 // update applies change to the stored state with compare-and-swap. When
