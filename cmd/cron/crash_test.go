@@ -238,6 +238,26 @@ func (f *fleet) lockState() func() {
 	return unlock
 }
 
+// outageBehindProxy plants an outage of NAM past the threshold and puts a
+// proxy that can hold method between the checker and supervisord.
+func (f *fleet) outageBehindProxy(method string) *heldProxy {
+	f.t.Helper()
+	proxy := newHeldProxy(f.t, f.sv.SocketPath, method)
+	f.env = append(f.env, "SUPERVISOR_URL="+proxy.URL())
+	f.nam.Down.Store(true)
+	f.plantOutage(time.Minute)
+	return proxy
+}
+
+// recoverAndConverge runs normal invocations after a kill and checks that
+// the fleet converged.
+func (f *fleet) recoverAndConverge(s state.State) {
+	f.t.Helper()
+	runs := f.recoverAfterCrash(s)
+	f.converged()
+	f.t.Logf("converged after %d runs", runs)
+}
+
 // recoverAfterCrash runs the binary until nothing is pending, checking after
 // each run that the generation has not gone down and that the state and env
 // file decode; it returns how many runs it took. Until the killed run's
@@ -337,18 +357,13 @@ func TestCrashKillAfterIntent(t *testing.T) {
 	if s.Pending == nil || s.Pending.Generation != 1 || f.starts() != 1 {
 		t.Fatalf("after the kill: state %+v, starts %d; want generation 1 pending, no restart", s, f.starts())
 	}
-	runs := f.recoverAfterCrash(s)
-	f.converged()
-	t.Logf("converged after %d runs", runs)
+	f.recoverAndConverge(s)
 }
 
 func TestCrashKillAfterEnvWrite(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, crashEnv...)
-	proxy := newHeldProxy(t, f.sv.SocketPath, "supervisor.getState")
-	f.env = append(f.env, "SUPERVISOR_URL="+proxy.URL())
-	f.nam.Down.Store(true)
-	f.plantOutage(time.Minute)
+	proxy := f.outageBehindProxy("supervisor.getState")
 	f.waitPastAppStart()
 	b := f.start()
 	waitHeld(t, b, "getState after the env write", proxy.Holding)
@@ -361,18 +376,13 @@ func TestCrashKillAfterEnvWrite(t *testing.T) {
 	if s.Pending == nil || f.starts() != 1 {
 		t.Fatalf("after the kill: state %+v, starts %d; want pending, no restart", s, f.starts())
 	}
-	runs := f.recoverAfterCrash(s)
-	f.converged()
-	t.Logf("converged after %d runs", runs)
+	f.recoverAndConverge(s)
 }
 
 func TestCrashKillAfterRestart(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, crashEnv...)
-	proxy := newHeldProxy(t, f.sv.SocketPath, "supervisor.getProcessInfo")
-	f.env = append(f.env, "SUPERVISOR_URL="+proxy.URL())
-	f.nam.Down.Store(true)
-	f.plantOutage(time.Minute)
+	proxy := f.outageBehindProxy("supervisor.getProcessInfo")
 	b := f.start()
 	waitHeld(t, b, "the check after the restart", proxy.Holding)
 	waitFor(t, "app restarted", func() bool { return f.starts() == 2 })
@@ -382,9 +392,7 @@ func TestCrashKillAfterRestart(t *testing.T) {
 	if s.Pending == nil {
 		t.Fatalf("after the kill: state %+v, want pending", s)
 	}
-	runs := f.recoverAfterCrash(s)
-	f.converged()
-	t.Logf("converged after %d runs", runs)
+	f.recoverAndConverge(s)
 }
 
 func TestCrashKillDuringStateWrite(t *testing.T) {
@@ -392,10 +400,7 @@ func TestCrashKillDuringStateWrite(t *testing.T) {
 	t.Run("recording the push", func(t *testing.T) {
 		t.Parallel()
 		f := newFleet(t, crashEnv...)
-		proxy := newHeldProxy(t, f.sv.SocketPath, "supervisor.getProcessInfo")
-		f.env = append(f.env, "SUPERVISOR_URL="+proxy.URL())
-		f.nam.Down.Store(true)
-		f.plantOutage(time.Minute)
+		proxy := f.outageBehindProxy("supervisor.getProcessInfo")
 		b := f.start()
 		waitHeld(t, b, "the check after the restart", proxy.Holding)
 		unlock := f.lockState()
@@ -410,9 +415,7 @@ func TestCrashKillDuringStateWrite(t *testing.T) {
 		if s.Pending == nil {
 			t.Fatalf("after the kill: state %+v, want pending (the record was blocked)", s)
 		}
-		runs := f.recoverAfterCrash(s)
-		f.converged()
-		t.Logf("converged after %d runs", runs)
+		f.recoverAndConverge(s)
 	})
 	t.Run("storing the intent", func(t *testing.T) {
 		t.Parallel()
