@@ -11,18 +11,16 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state/dynamo"
 	"extcloud-failover/internal/testenv"
+	"extcloud-failover/internal/testenv/lambdart"
 )
 
 // bootstrapPath is the real function binary, built once by TestMain as
@@ -35,201 +33,70 @@ func TestMain(m *testing.M) {
 
 const (
 	functionName = "extcloud-failover-CheckerFunction"
-	functionARN  = "arn:aws:lambda:us-east-1:123456789012:function:" + functionName
 	instanceID   = "i-0123456789abcdef0"
 	tableName    = "checker-state"
 	// invokeTimeout is the function's timeout, as template.yaml sets it.
 	invokeTimeout = 9 * time.Second
 )
 
-// runtimeAPI serves the Lambda Runtime API to one bootstrap process on
-// 127.0.0.1: events are queued by invoke and handed out by /next, answers
-// come back on /response and /error.
-type runtimeAPI struct {
-	srv   *httptest.Server
-	queue chan pendingInvoke
-	seq   atomic.Int64
-
-	mu         sync.Mutex
-	waiting    map[string]chan invokeResult
-	initErrors []string
-}
-
-type pendingInvoke struct {
-	id       string
-	payload  []byte
-	deadline time.Time
-}
-
-// invokeResult is what the function answered.
+// invokeResult is what the function answered, and the round trip.
 type invokeResult struct {
-	ok        bool
-	body      []byte // the response, or the error document
-	errorType string // from the error document
-	message   string
-	elapsed   time.Duration
-}
-
-func startRuntimeAPI(t *testing.T) *runtimeAPI {
-	t.Helper()
-	r := &runtimeAPI{queue: make(chan pendingInvoke, 16), waiting: map[string]chan invokeResult{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", r.next)
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", func(w http.ResponseWriter, req *http.Request) {
-		r.answer(w, req, true)
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", func(w http.ResponseWriter, req *http.Request) {
-		r.answer(w, req, false)
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.initErrors = append(r.initErrors, string(body))
-		r.mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-	})
-	r.srv = httptest.NewServer(mux)
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *runtimeAPI) address() string { return strings.TrimPrefix(r.srv.URL, "http://") }
-
-func (r *runtimeAPI) next(w http.ResponseWriter, req *http.Request) {
-	select {
-	case inv := <-r.queue:
-		h := w.Header()
-		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-		h.Set("Lambda-Runtime-Invoked-Function-Arn", functionARN)
-		h.Set("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0")
-		h.Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		w.Write(inv.payload)
-	case <-req.Context().Done(): // the process went away
-	}
-}
-
-func (r *runtimeAPI) answer(w http.ResponseWriter, req *http.Request, ok bool) {
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	res := invokeResult{ok: ok, body: body}
-	if !ok {
-		var doc struct {
-			Message string `json:"errorMessage"`
-			Type    string `json:"errorType"`
-		}
-		if err := json.Unmarshal(body, &doc); err != nil {
-			http.Error(w, "error document is not JSON", http.StatusBadRequest)
-			return
-		}
-		res.errorType, res.message = doc.Type, doc.Message
-	}
-	r.mu.Lock()
-	ch := r.waiting[req.PathValue("id")]
-	delete(r.waiting, req.PathValue("id"))
-	r.mu.Unlock()
-	if ch == nil {
-		http.Error(w, "unknown request id", http.StatusBadRequest)
-		return
-	}
-	ch <- res
-	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, `{"status":"OK"}`)
-}
-
-// invoke queues one event and waits for the function's answer; it is safe to
-// call from several goroutines.
-func (r *runtimeAPI) invoke(payload string) (invokeResult, error) {
-	id := fmt.Sprintf("req-%d-%d", time.Now().UnixNano(), r.seq.Add(1))
-	ch := make(chan invokeResult, 1)
-	r.mu.Lock()
-	r.waiting[id] = ch
-	r.mu.Unlock()
-	start := time.Now()
-	r.queue <- pendingInvoke{id: id, payload: []byte(payload), deadline: start.Add(invokeTimeout)}
-	select {
-	case res := <-ch:
-		res.elapsed = time.Since(start)
-		return res, nil
-	case <-time.After(invokeTimeout + 5*time.Second):
-		return invokeResult{}, fmt.Errorf("no answer to %s within %v", payload, invokeTimeout+5*time.Second)
-	}
+	lambdart.Answer
+	elapsed time.Duration
 }
 
 // function is one bootstrap process with its own Runtime API.
 type function struct {
-	rt             *runtimeAPI
-	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
-	exited         chan struct{}
+	rt *lambdart.Server
+	*lambdart.Function
 }
 
 func startFunction(t *testing.T, env []string) *function {
 	t.Helper()
-	f := &function{rt: startRuntimeAPI(t), stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	f.cmd = exec.Command(bootstrapPath)
-	f.cmd.Dir = filepath.Dir(bootstrapPath)
-	f.cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + t.TempDir(),
-		"AWS_LAMBDA_RUNTIME_API=" + f.rt.address(),
-		"AWS_LAMBDA_FUNCTION_NAME=" + functionName,
-		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
-		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + functionName,
-		"AWS_LAMBDA_LOG_STREAM_NAME=2024/05/01/[$LATEST]0123456789abcdef",
-		"LAMBDA_TASK_ROOT=" + filepath.Dir(bootstrapPath),
-		"AWS_REGION=us-east-1",
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_SESSION_TOKEN=test",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=" + os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
-	}, env...)
-	f.cmd.Stdout, f.cmd.Stderr = f.stdout, f.stderr
-	if err := f.cmd.Start(); err != nil {
-		t.Fatalf("start bootstrap: %v", err)
+	rt, err := lambdart.Start(functionName)
+	if err != nil {
+		t.Fatal(err)
 	}
-	go func() {
-		f.cmd.Wait()
-		close(f.exited)
-	}()
-	t.Cleanup(func() {
-		f.cmd.Process.Kill()
-		<-f.exited
-	})
-	return f
+	t.Cleanup(rt.Close)
+	proc, err := rt.StartFunction(bootstrapPath, append([]string{"HOME=" + t.TempDir()}, env...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proc.Stop)
+	return &function{rt: rt, Function: proc}
+}
+
+// invoke queues one event due within invokeTimeout and waits for the
+// function's answer; it is safe to call from several goroutines.
+func (f *function) invoke(payload string) (invokeResult, error) {
+	start := time.Now()
+	a, err := f.rt.Invoke(context.Background(), payload, start.Add(invokeTimeout))
+	return invokeResult{Answer: a, elapsed: time.Since(start)}, err
 }
 
 // mustInvoke invokes and fails the test unless the function answered with a
 // decision record.
 func (f *function) mustInvoke(t *testing.T, payload string) map[string]any {
 	t.Helper()
-	res, err := f.rt.invoke(payload)
+	res, err := f.invoke(payload)
 	if err != nil {
-		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, f.stdout, f.stderr)
+		t.Fatalf("%v\n%s", err, f.Output())
 	}
 	return decodeResult(t, f, payload, res)
 }
 
 func decodeResult(t *testing.T, f *function, payload string, res invokeResult) map[string]any {
 	t.Helper()
-	if !res.ok {
-		t.Fatalf("invoke %s: %s: %s\nstdout:\n%s\nstderr:\n%s", payload, res.errorType, res.message, f.stdout, f.stderr)
+	if !res.OK {
+		t.Fatalf("invoke %s: %s: %s\n%s", payload, res.ErrorType, res.ErrorMessage, f.Output())
 	}
 	var m map[string]any
-	if err := json.Unmarshal(res.body, &m); err != nil {
-		t.Fatalf("invoke %s: response %q is not JSON: %v", payload, res.body, err)
+	if err := json.Unmarshal(res.Body, &m); err != nil {
+		t.Fatalf("invoke %s: response %q is not JSON: %v", payload, res.Body, err)
 	}
 	for _, k := range []string{"region", "healthy", "outage_seconds", "action", "generation", "pending_hosts"} {
 		if _, ok := m[k]; !ok {
-			t.Fatalf("invoke %s: response %s has no %q", payload, res.body, k)
+			t.Fatalf("invoke %s: response %s has no %q", payload, res.Body, k)
 		}
 	}
 	if res.elapsed > invokeTimeout {
@@ -312,7 +179,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // the contract's keys, and returns the lines.
 func checkLogs(t *testing.T, f *function) []map[string]any {
 	t.Helper()
-	ls := lines(t, f.stdout.String())
+	ls := lines(t, f.Stdout.String())
 	for _, l := range ls {
 		for _, k := range []string{"timestamp", "level", "service", "message"} {
 			if _, ok := l[k]; !ok {
@@ -392,7 +259,7 @@ func TestLambdaOutage(t *testing.T) {
 	for i, f := range fns {
 		wg.Go(func() {
 			<-release
-			results[i], errs[i] = f.rt.invoke(fmt.Sprintf(`{"offset": %d}`, 10*(i%6)))
+			results[i], errs[i] = f.invoke(fmt.Sprintf(`{"offset": %d}`, 10*(i%6)))
 		})
 	}
 	close(release)
@@ -400,7 +267,7 @@ func TestLambdaOutage(t *testing.T) {
 	failovers := 0
 	for i, f := range fns {
 		if errs[i] != nil {
-			t.Fatalf("function %d: %v\nstdout:\n%s", i, errs[i], f.stdout)
+			t.Fatalf("function %d: %v\nstdout:\n%s", i, errs[i], f.Stdout)
 		}
 		res := decodeResult(t, f, "burst", results[i])
 		if res["action"] == "failover" {
@@ -449,10 +316,10 @@ func TestLambdaOutage(t *testing.T) {
 			}
 		}
 		if summaries == 0 {
-			t.Errorf("function %d wrote no check complete line:\n%s", i, f.stdout)
+			t.Errorf("function %d wrote no check complete line:\n%s", i, f.Stdout)
 		}
-		if strings.Contains(f.stdout.String()+f.stderr.String(), "datadog:") {
-			t.Errorf("function %d mentions datadog without a key:\n%s\n%s", i, f.stdout, f.stderr)
+		if strings.Contains(f.Stdout.String()+f.Stderr.String(), "datadog:") {
+			t.Errorf("function %d mentions datadog without a key:\n%s\n%s", i, f.Stdout, f.Stderr)
 		}
 	}
 }
@@ -479,16 +346,16 @@ func TestLambdaConfigError(t *testing.T) {
 		"AWS_ENDPOINT_URL_SSM=http://127.0.0.1:1",
 	})
 	for i := range 2 {
-		res, err := f.rt.invoke(`{"offset": 0}`)
+		res, err := f.invoke(`{"offset": 0}`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.ok || res.errorType != "ConfigError" || !strings.HasPrefix(res.message, "configuration: EXT_CLOUD_FAILOVER_LIST: ") {
-			t.Fatalf("invocation %d: ok=%v %s: %s, want ConfigError naming EXT_CLOUD_FAILOVER_LIST", i, res.ok, res.errorType, res.message)
+		if res.OK || res.ErrorType != "ConfigError" || !strings.HasPrefix(res.ErrorMessage, "configuration: EXT_CLOUD_FAILOVER_LIST: ") {
+			t.Fatalf("invocation %d: ok=%v %s: %s, want ConfigError naming EXT_CLOUD_FAILOVER_LIST", i, res.OK, res.ErrorType, res.ErrorMessage)
 		}
 	}
 	select {
-	case <-f.exited:
+	case <-f.Exited():
 		t.Fatal("the process exited")
 	default:
 	}
@@ -496,8 +363,8 @@ func TestLambdaConfigError(t *testing.T) {
 	if len(ls) != 1 || ls[0]["level"] != "error" || !strings.HasPrefix(ls[0]["message"].(string), "invalid configuration: EXT_CLOUD_FAILOVER_LIST: ") {
 		t.Errorf("logs = %v, want one error line naming the field", ls)
 	}
-	if len(f.rt.initErrors) != 0 {
-		t.Errorf("init errors reported: %v", f.rt.initErrors)
+	if len(f.rt.InitErrors()) != 0 {
+		t.Errorf("init errors reported: %v", f.rt.InitErrors())
 	}
 }
 
@@ -554,7 +421,7 @@ func TestLambdaDatadog(t *testing.T) {
 				t.Errorf("metrics body has no %s:\n%s", want, body)
 			}
 		}
-		if strings.Contains(f.stdout.String(), apiKey) || strings.Contains(f.stderr.String(), apiKey) {
+		if strings.Contains(f.Stdout.String(), apiKey) || strings.Contains(f.Stderr.String(), apiKey) {
 			t.Errorf("the API key reached the logs")
 		}
 	})
@@ -589,7 +456,7 @@ func TestLambdaDatadog(t *testing.T) {
 		site := (&url.URL{Scheme: "http", Host: ln.Addr().String()}).String()
 		f := startFunction(t, append(fl.env, "DD_API_KEY="+apiKey, "DD_SITE="+site, "STATE_KEY=fleet-dd-hang"))
 		for range 2 {
-			res, err := f.rt.invoke(`{}`)
+			res, err := f.invoke(`{}`)
 			if err != nil {
 				t.Fatal(err)
 			}

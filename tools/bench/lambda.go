@@ -9,165 +9,17 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"extcloud-failover/internal/testenv/lambdart"
 )
 
-// runtimeAPI serves the Lambda Runtime API on 127.0.0.1 to one function
-// process at a time: invoke queues an event and waits for the answer.
-type runtimeAPI struct {
-	addr  string
-	stop  func()
-	queue chan invocation
-	seq   atomic.Int64
-
-	mu      sync.Mutex
-	waiting map[string]chan answer
-}
-
-type invocation struct {
-	id       string
-	payload  []byte
-	deadline time.Time
-}
-
-type answer struct {
-	ok   bool
-	body []byte
-	at   time.Time
-}
-
-func (b *bench) startRuntimeAPI() (*runtimeAPI, error) {
-	r := &runtimeAPI{queue: make(chan invocation, 4), waiting: map[string]chan answer{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, req *http.Request) {
-		select {
-		case inv := <-r.queue:
-			h := w.Header()
-			h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-			h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
-			h.Set("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0")
-			h.Set("Content-Type", "application/json")
-			_, _ = w.Write(inv.payload)
-		case <-req.Context().Done():
-		}
-	})
-	reply := func(ok bool) http.HandlerFunc {
-		return func(w http.ResponseWriter, req *http.Request) {
-			body, _ := io.ReadAll(req.Body)
-			at := time.Now()
-			r.mu.Lock()
-			ch := r.waiting[req.PathValue("id")]
-			delete(r.waiting, req.PathValue("id"))
-			r.mu.Unlock()
-			if ch == nil {
-				http.Error(w, "unknown request id", http.StatusBadRequest)
-				return
-			}
-			ch <- answer{ok: ok, body: body, at: at}
-			w.WriteHeader(http.StatusAccepted)
-			_, _ = io.WriteString(w, `{"status":"OK"}`)
-		}
-	}
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", reply(true))
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", reply(false))
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, req *http.Request) {
-		w.WriteHeader(http.StatusAccepted)
-	})
-	addr, stop, err := serve(mux)
-	if err != nil {
-		return nil, err
-	}
-	r.addr, r.stop = addr, stop
-	return r, nil
-}
-
-// invoke queues payload and waits for the answer; it returns the time from
-// queueing to the answer's arrival.
-func (r *runtimeAPI) invoke(ctx context.Context, payload string) (answer, error) {
-	id := fmt.Sprintf("req-%d", r.seq.Add(1))
-	ch := make(chan answer, 1)
-	r.mu.Lock()
-	r.waiting[id] = ch
-	r.mu.Unlock()
-	r.queue <- invocation{id: id, payload: []byte(payload), deadline: time.Now().Add(9 * time.Second)}
-	select {
-	case a := <-ch:
-		return a, nil
-	case <-time.After(15 * time.Second):
-		return answer{}, fmt.Errorf("no answer to %s within 15s", payload)
-	case <-ctx.Done():
-		return answer{}, ctx.Err()
-	}
-}
-
-// function is one running bootstrap (or baseline runtime) process.
-type function struct {
-	cmd    *exec.Cmd
-	stdout *lineBuffer
-	done   chan struct{}
-}
-
-// lineBuffer keeps what a process wrote; safe for concurrent use.
-type lineBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *lineBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lineBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// lambdaEnv is what the Lambda service sets, plus fake credentials.
-func lambdaEnv(rt *runtimeAPI, extra ...string) []string {
-	return append([]string{
-		"AWS_LAMBDA_RUNTIME_API=" + rt.addr,
-		"AWS_LAMBDA_FUNCTION_NAME=bench",
-		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
-		"AWS_REGION=us-east-1",
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_SESSION_TOKEN=test",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=" + os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
-	}, extra...)
-}
-
-func startFunction(bin string, env []string) (*function, error) {
-	f := &function{stdout: &lineBuffer{}, done: make(chan struct{})}
-	f.cmd = exec.Command(bin)
-	f.cmd.Env = env
-	f.cmd.Stdout, f.cmd.Stderr = f.stdout, f.stdout
-	f.cmd.SysProcAttr = &syscall.SysProcAttr{}
-	if err := f.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { _ = f.cmd.Wait(); close(f.done) }()
-	return f, nil
-}
-
-func (f *function) stop() {
-	_ = f.cmd.Process.Kill()
-	<-f.done
-}
+// lambdaTimeout is the deadline each event carries: the function's timeout,
+// as template.yaml sets it.
+const lambdaTimeout = 9 * time.Second
 
 // probeMS returns the probe_ms of every "check complete" line.
 func probeMS(logs string) []time.Duration {
@@ -190,9 +42,9 @@ func probeMS(logs string) []time.Duration {
 type lambdaConfig struct {
 	name string
 	bin  string
-	env  []string // added to lambdaEnv
+	env  []string // added to the Lambda environment
 	// check verifies one answer.
-	check func(answer) error
+	check func(lambdart.Answer) error
 }
 
 // coldStarts starts cfg's process n times and measures from the start to
@@ -203,27 +55,27 @@ func (b *bench) coldStarts(ctx context.Context, cfgs []lambdaConfig, n int) (map
 	out := map[string][]time.Duration{}
 	for i := range n + 1 {
 		for _, c := range cfgs {
-			rt, err := b.startRuntimeAPI()
+			rt, err := lambdart.Start("bench")
 			if err != nil {
 				return nil, err
 			}
 			start := time.Now()
-			f, err := startFunction(c.bin, lambdaEnv(rt, c.env...))
+			f, err := rt.StartFunction(c.bin, c.env...)
 			if err != nil {
-				rt.stop()
+				rt.Close()
 				return nil, err
 			}
-			a, err := rt.invoke(ctx, `{"offset": 0}`)
-			f.stop()
-			rt.stop()
+			a, err := rt.Invoke(ctx, `{"offset": 0}`, time.Now().Add(lambdaTimeout))
+			f.Stop()
+			rt.Close()
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w\n%s", c.name, err, f.stdout)
+				return nil, fmt.Errorf("%s: %w\n%s", c.name, err, f.Output())
 			}
 			if err := c.check(a); err != nil {
-				return nil, fmt.Errorf("%s: %w\n%s", c.name, err, f.stdout)
+				return nil, fmt.Errorf("%s: %w\n%s", c.name, err, f.Output())
 			}
 			if i > 0 {
-				out[c.name] = append(out[c.name], a.at.Sub(start))
+				out[c.name] = append(out[c.name], a.At.Sub(start))
 			}
 		}
 	}
@@ -233,43 +85,43 @@ func (b *bench) coldStarts(ctx context.Context, cfgs []lambdaConfig, n int) (map
 // warmInvokes runs one process of cfg and invokes it n times after one
 // warm-up invocation; it returns the round trips and the process output.
 func (b *bench) warmInvokes(ctx context.Context, c lambdaConfig, n int) ([]time.Duration, string, error) {
-	rt, err := b.startRuntimeAPI()
+	rt, err := lambdart.Start("bench")
 	if err != nil {
 		return nil, "", err
 	}
-	defer rt.stop()
-	f, err := startFunction(c.bin, lambdaEnv(rt, c.env...))
+	defer rt.Close()
+	f, err := rt.StartFunction(c.bin, c.env...)
 	if err != nil {
 		return nil, "", err
 	}
-	defer f.stop()
+	defer f.Stop()
 	var out []time.Duration
 	for i := range n + 1 {
 		start := time.Now()
-		a, err := rt.invoke(ctx, `{"offset": 10}`)
+		a, err := rt.Invoke(ctx, `{"offset": 10}`, start.Add(lambdaTimeout))
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w\n%s", c.name, err, f.stdout)
+			return nil, "", fmt.Errorf("%s: %w\n%s", c.name, err, f.Output())
 		}
 		if err := c.check(a); err != nil {
-			return nil, "", fmt.Errorf("%s: %w\n%s", c.name, err, f.stdout)
+			return nil, "", fmt.Errorf("%s: %w\n%s", c.name, err, f.Output())
 		}
 		if i > 0 {
-			out = append(out, a.at.Sub(start))
+			out = append(out, a.At.Sub(start))
 		}
 	}
-	return out, f.stdout.String(), nil
+	return out, f.Stdout.String(), nil
 }
 
-func healthyAnswer(a answer) error {
+func healthyAnswer(a lambdart.Answer) error {
 	var res struct {
 		Healthy *bool  `json:"healthy"`
 		Action  string `json:"action"`
 	}
-	if !a.ok {
-		return fmt.Errorf("error answer: %s", a.body)
+	if !a.OK {
+		return fmt.Errorf("error answer: %s", a.Body)
 	}
-	if err := json.Unmarshal(a.body, &res); err != nil || res.Healthy == nil || !*res.Healthy {
-		return fmt.Errorf("answer %s: want healthy", a.body)
+	if err := json.Unmarshal(a.Body, &res); err != nil || res.Healthy == nil || !*res.Healthy {
+		return fmt.Errorf("answer %s: want healthy", a.Body)
 	}
 	return nil
 }
