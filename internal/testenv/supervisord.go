@@ -1,57 +1,21 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/kolo/xmlrpc"
+	"extcloud-failover/internal/testenv/supervisord"
 )
 
-// supervisordInstall is the hint given when supervisord is missing.
-const supervisordInstall = "supervisord not installed: run `apt-get install -y supervisor` (make test does this)"
+// SupervisordProgram is one [program:x] section; see supervisord.Program.
+type SupervisordProgram = supervisord.Program
 
-// SupervisordProgram is one [program:x] section.
-type SupervisordProgram struct {
-	// Name is the program name; Command the command line (split like a shell
-	// would by supervisord, not run through one).
-	Name, Command string
-	// StartSecs is how long the program must stay up to count as RUNNING
-	// (0, the default here, means at once).
-	StartSecs int
-	// StartRetries is how many times a failing start is retried (0 here).
-	StartRetries int
-	// NoAutostart keeps supervisord from starting the program itself.
-	NoAutostart bool
-	// StopWaitSecs is how long supervisord waits after SIGTERM before
-	// SIGKILL (0 means 2 here, to keep tests fast).
-	StopWaitSecs int
-	// Group, when set, puts the program in a [group:x] section with the
-	// others naming the same group, so it is addressed as "group:name".
-	Group string
-}
-
-// SupervisordOptions configures StartSupervisord.
-type SupervisordOptions struct {
-	Programs []SupervisordProgram
-	// Inet serves XML-RPC on 127.0.0.1:<free port> over HTTP instead of a unix
-	// socket. Setting Username implies Inet.
-	Inet bool
-	// Username and Password protect the XML-RPC server with basic auth.
-	Username, Password string
-}
+// SupervisordOptions configures StartSupervisord; see supervisord.Options.
+type SupervisordOptions = supervisord.Options
 
 // Supervisord is a running supervisord started by StartSupervisord.
 type Supervisord struct {
@@ -69,202 +33,33 @@ type Supervisord struct {
 	// Username and Password are the basic-auth credentials, if any.
 	Username, Password string
 
-	bin    string
-	client *http.Client
-	rpcURL string
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	inst *supervisord.Instance
 }
 
-// StartSupervisord writes a supervisord.conf into a fresh short folder, starts
-// supervisord in the foreground with it, waits until its XML-RPC interface
-// answers and stops it (and removes the folder) in t.Cleanup. A missing
-// supervisord binary fails the test with the install command.
+// StartSupervisord starts a private supervisord (supervisord.Start): config
+// in a fresh short folder, foreground, ready when its XML-RPC interface
+// answers RUNNING. t.Cleanup stops it and removes the folder. Any error,
+// including a missing supervisord binary (with the install command), fails
+// the test.
 func StartSupervisord(t testing.TB, opts SupervisordOptions) *Supervisord {
 	t.Helper()
-	bin := "/usr/bin/supervisord"
-	if _, err := os.Stat(bin); err != nil {
-		p, err := exec.LookPath("supervisord")
-		if err != nil {
-			t.Fatal(supervisordInstall)
-		}
-		bin = p
-	}
-
-	dir := supervisordTempDir(t)
-	s := &Supervisord{
-		Dir:        dir,
-		ConfigPath: filepath.Join(dir, "supervisord.conf"),
-		Username:   opts.Username,
-		Password:   opts.Password,
-		bin:        bin,
-	}
-
-	var conf strings.Builder
-	fmt.Fprintf(&conf, "[supervisord]\nnodaemon=true\npidfile=%s\nlogfile=%s\nchildlogdir=%s\nloglevel=debug\n\n",
-		filepath.Join(dir, "supervisord.pid"), filepath.Join(dir, "supervisord.log"), dir)
-	auth := ""
-	if opts.Username != "" {
-		auth = fmt.Sprintf("username=%s\npassword=%s\n", opts.Username, opts.Password)
-	}
-	if opts.Inet || opts.Username != "" {
-		port, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&conf, "[inet_http_server]\nport=127.0.0.1:%d\n%s\n", port, auth)
-		s.URL = fmt.Sprintf("http://127.0.0.1:%d/RPC2", port)
-		s.rpcURL = s.URL
-		s.client = &http.Client{Transport: &http.Transport{Proxy: nil}}
-		fmt.Fprintf(&conf, "[supervisorctl]\nserverurl=http://127.0.0.1:%d\n%s\n", port, auth)
-	} else {
-		s.SocketPath = filepath.Join(dir, "supervisor.sock")
-		fmt.Fprintf(&conf, "[unix_http_server]\nfile=%s\nchmod=0700\n%s\n", s.SocketPath, auth)
-		s.URL = "unix://" + s.SocketPath
-		s.rpcURL = "http://localhost/RPC2"
-		sock := s.SocketPath
-		s.client = &http.Client{Transport: &http.Transport{
-			Proxy: nil,
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", sock)
-			},
-		}}
-		fmt.Fprintf(&conf, "[supervisorctl]\nserverurl=unix://%s\n%s\n", s.SocketPath, auth)
-	}
-	conf.WriteString("[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n")
-
-	groups := map[string][]string{}
-	var groupOrder []string
-	for _, p := range opts.Programs {
-		if p.Name == "" || p.Command == "" {
-			t.Fatalf("supervisord program %+v: Name and Command are required", p)
-		}
-		stopWait := p.StopWaitSecs
-		if stopWait == 0 {
-			stopWait = 2
-		}
-		fmt.Fprintf(&conf, "[program:%s]\ncommand=%s\nstartsecs=%d\nstartretries=%d\nautostart=%t\nautorestart=false\nstopwaitsecs=%d\nstopasgroup=true\nkillasgroup=true\nstdout_logfile=%s\nredirect_stderr=true\n\n",
-			p.Name, p.Command, p.StartSecs, p.StartRetries, !p.NoAutostart, stopWait,
-			filepath.Join(dir, p.Name+".log"))
-		if p.Group != "" {
-			if _, ok := groups[p.Group]; !ok {
-				groupOrder = append(groupOrder, p.Group)
-			}
-			groups[p.Group] = append(groups[p.Group], p.Name)
-		}
-	}
-	for _, g := range groupOrder {
-		fmt.Fprintf(&conf, "[group:%s]\nprograms=%s\n\n", g, strings.Join(groups[g], ","))
-	}
-	if err := os.WriteFile(s.ConfigPath, []byte(conf.String()), 0o600); err != nil {
-		t.Fatalf("write supervisord.conf: %v", err)
-	}
-
-	t.Cleanup(func() { s.stop() })
-	s.start(t)
-	return s
-}
-
-// supervisordTempDir returns a fresh folder with a short path, removed in Cleanup.
-func supervisordTempDir(t testing.TB) string {
-	t.Helper()
-	base := os.TempDir()
-	if len(base) > 40 {
-		base = "/tmp"
-	}
-	dir, err := os.MkdirTemp(base, "sv")
+	inst, err := supervisord.Start(context.Background(), opts)
 	if err != nil {
-		t.Fatalf("make supervisord folder: %v", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("remove supervisord folder: %v", err)
+		if err := inst.Close(); err != nil {
+			t.Error(err)
 		}
 	})
-	return dir
-}
-
-func (s *Supervisord) start(t testing.TB) {
-	t.Helper()
-	out, err := os.OpenFile(filepath.Join(s.Dir, "supervisord.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatalf("open supervisord output: %v", err)
-	}
-	cmd := exec.Command(s.bin, "-c", s.ConfigPath)
-	cmd.Dir = s.Dir
-	cmd.Stdout = out
-	cmd.Stderr = out
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		t.Fatalf("start supervisord: %v", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		out.Close()
-		close(done)
-	}()
-	s.mu.Lock()
-	s.cmd, s.done = cmd, done
-	s.mu.Unlock()
-
-	deadline := time.Now().Add(15 * time.Second)
-	var lastErr error
-	for {
-		select {
-		case <-done:
-			t.Fatalf("supervisord exited at start: %s", s.tail())
-		default:
-		}
-		var st struct {
-			Name string `xmlrpc:"statename"`
-		}
-		lastErr = s.call(context.Background(), "supervisor.getState", nil, &st)
-		if lastErr == nil && st.Name == "RUNNING" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("supervisord did not answer within 15s (state %q, last error: %v): %s", st.Name, lastErr, s.tail())
-		}
-		select {
-		case <-done:
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// tail returns the end of supervisord's output and log, for failure messages.
-func (s *Supervisord) tail() string {
-	var b []byte
-	for _, name := range []string{"supervisord.out", "supervisord.log"} {
-		data, _ := os.ReadFile(filepath.Join(s.Dir, name))
-		if len(data) > 2000 {
-			data = data[len(data)-2000:]
-		}
-		b = append(b, data...)
-	}
-	return string(b)
-}
-
-// stop sends SIGTERM, waits up to 10 s, then SIGKILL. It is a no-op when
-// supervisord is not running.
-func (s *Supervisord) stop() {
-	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.cmd, s.done = nil, nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
+	return &Supervisord{
+		URL:        inst.URL,
+		Dir:        inst.Dir,
+		ConfigPath: inst.ConfigPath,
+		SocketPath: inst.SocketPath,
+		Username:   inst.Username,
+		Password:   inst.Password,
+		inst:       inst,
 	}
 }
 
@@ -272,7 +67,7 @@ func (s *Supervisord) stop() {
 // Calls to its URL then fail to connect until Restart.
 func (s *Supervisord) Stop(t testing.TB) {
 	t.Helper()
-	s.stop()
+	s.inst.Stop()
 }
 
 // Restart starts supervisord again with the same config, so the same socket
@@ -280,8 +75,9 @@ func (s *Supervisord) Stop(t testing.TB) {
 // Programs start afresh (autostart ones are started again).
 func (s *Supervisord) Restart(t testing.TB) {
 	t.Helper()
-	s.stop()
-	s.start(t)
+	if err := s.inst.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Call makes one XML-RPC call (method such as "supervisor.getProcessInfo")
@@ -290,44 +86,16 @@ func (s *Supervisord) Restart(t testing.TB) {
 func (s *Supervisord) Call(t testing.TB, method string, args ...any) any {
 	t.Helper()
 	var v any
-	if err := s.call(context.Background(), method, args, &v); err != nil {
+	if err := s.inst.Call(context.Background(), method, args, &v); err != nil {
 		t.Fatalf("supervisord %s: %v", method, err)
 	}
 	return v
 }
 
-func (s *Supervisord) call(ctx context.Context, method string, args []any, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var a any
-	if len(args) > 0 {
-		a = args
-	}
-	req, err := xmlrpc.NewRequest(s.rpcURL, method, a)
-	if err != nil {
-		return err
-	}
-	req = req.WithContext(ctx)
-	if s.Username != "" {
-		req.SetBasicAuth(s.Username, s.Password)
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(body))
-	}
-	r := xmlrpc.Response(body)
-	if err := r.Err(); err != nil {
-		return err
-	}
-	return r.Unmarshal(v)
+// RunningPID returns the pid of program name when supervisord runs it; ok is
+// false when supervisord is down or the program is not RUNNING.
+func (s *Supervisord) RunningPID(name string) (pid int, ok bool) {
+	return s.inst.RunningPID(context.Background(), name)
 }
 
 // CountingProgram returns a command for SupervisordProgram.Command that adds
@@ -345,18 +113,17 @@ func CountingProgram(t testing.TB, dir string) (command string, count func() int
 	if err := f.Close(); err != nil {
 		t.Fatalf("create start counter: %v", err)
 	}
-	if strings.ContainsAny(path, "' \"\\") {
-		t.Fatalf("start counter path %q needs quoting; use a plainer dir", path)
+	command, err = supervisord.CountingCommand(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// $$ survives the exec, so each line is the pid supervisord reports.
-	command = fmt.Sprintf("/bin/sh -c 'echo $$ >> %s; exec sleep 3600'", path)
 	count = func() int {
-		data, err := os.ReadFile(path)
+		n, err := supervisord.CountStarts(path)
 		if err != nil {
-			t.Errorf("read start counter: %v", err)
+			t.Error(err)
 			return -1
 		}
-		return bytes.Count(data, []byte("\n"))
+		return n
 	}
 	return command, count
 }
@@ -379,17 +146,4 @@ func LastStartedPID(t testing.TB, dir string) int {
 	}
 	pid, _ := strconv.Atoi(lines[len(lines)-1])
 	return pid
-}
-
-// RunningPID returns the pid of program name when supervisord runs it; ok is
-// false when supervisord is down or the program is not RUNNING.
-func (s *Supervisord) RunningPID(name string) (pid int, ok bool) {
-	var info struct {
-		PID       int    `xmlrpc:"pid"`
-		StateName string `xmlrpc:"statename"`
-	}
-	if err := s.call(context.Background(), "supervisor.getProcessInfo", []any{name}, &info); err != nil {
-		return 0, false
-	}
-	return info.PID, info.StateName == "RUNNING"
 }

@@ -244,12 +244,12 @@ func (b *bench) hostFailover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	env := hostEnv(dir, nam, eu, apac, "SUPERVISOR_URL="+sv.url, "LATENCY_CHECK=off")
+	env := hostEnv(dir, nam, eu, apac, "SUPERVISOR_URL="+sv.URL, "LATENCY_CHECK=off")
 	envFile := filepath.Join(dir, "ext_cloud.env")
 	statePath := filepath.Join(dir, "state.json")
 	content := string(remote.Render(remote.Target{Region: "EU", Cloud: eu.addr, Generation: 1}))
 	shell := fmt.Sprintf("printf '%%s' '%s' > %s.tmp && mv %s.tmp %s && supervisorctl -c %s restart app >/dev/null",
-		content, envFile, envFile, envFile, sv.conf)
+		content, envFile, envFile, envFile, sv.ConfigPath)
 
 	// reset puts NAM five minutes into an outage, past FAILOVER_THRESHOLD.
 	reset := func(gen int64) error {

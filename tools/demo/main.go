@@ -20,8 +20,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"extcloud-failover/internal/testenv/supervisord"
 )
 
 func main() {
@@ -97,15 +98,17 @@ func demo(bin string, out io.Writer) error {
 		"PROBE_TIMEOUT=1s",
 		"LATENCY_CHECK=off",
 	}
-	stopSV, svURL, err := startSupervisord(dir)
+	sv, err := supervisord.Start(context.Background(), supervisord.Options{
+		Programs: []supervisord.Program{{Name: "demo-app", Command: "/bin/sh -c 'exec sleep 3600'"}},
+	})
 	switch {
 	case err != nil:
-		step("supervisord not available (%v): the restart step will fail and stay pending; install Debian's supervisor package to see it", err)
+		step("supervisord not available (%v): the restart step will fail and stay pending", err)
 		env = append(env, "SUPERVISOR_URL=unix://"+filepath.Join(dir, "absent.sock"))
 	default:
-		defer stopSV()
-		step("supervisord running the demo program at %s", svURL)
-		env = append(env, "SUPERVISOR_URL="+svURL)
+		defer sv.Close()
+		step("supervisord running the demo program at %s", sv.URL)
+		env = append(env, "SUPERVISOR_URL="+sv.URL)
 	}
 
 	runs := 0
@@ -208,65 +211,4 @@ func num(v any) float64 {
 
 func indent(s string) string {
 	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") + "\n"
-}
-
-// startSupervisord runs a private supervisord with one demo program and
-// returns a stop function and its XML-RPC URL.
-func startSupervisord(dir string) (func(), string, error) {
-	path, err := exec.LookPath("supervisord")
-	if err != nil {
-		return nil, "", err
-	}
-	sock := filepath.Join(dir, "sv.sock")
-	conf := filepath.Join(dir, "supervisord.conf")
-	text := fmt.Sprintf(`[supervisord]
-nodaemon=true
-logfile=%[1]s/supervisord.log
-pidfile=%[1]s/supervisord.pid
-childlogdir=%[1]s
-
-[unix_http_server]
-file=%[2]s
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[program:demo-app]
-command=/bin/sh -c 'exec sleep 3600'
-startsecs=0
-autostart=true
-stopwaitsecs=2
-`, dir, sock)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		return nil, "", err
-	}
-	cmd := exec.Command(path, "-c", conf)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			return stop, "unix://" + sock, nil
-		}
-		if ctx.Err() != nil {
-			stop()
-			return nil, "", errors.New("supervisord did not open its socket within 10s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
