@@ -4,4 +4,8 @@
 //
 // A missing component is a test failure with the command that installs it,
 // never a skip: `make test` installs everything these helpers need.
+//
+// Subpackages hold what plain programs (make bench, make demo) share with
+// the tests: lambdart, a local Lambda Runtime API, and supervisord, a
+// private supervisord.
 package testenv
