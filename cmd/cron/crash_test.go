@@ -19,6 +19,7 @@ import (
 
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
+	"extcloud-failover/internal/testenv"
 )
 
 // Crash consistency on the built binary: a failover from NAM (down) to EU is
@@ -441,35 +442,16 @@ func TestCrashKillDuringStateWrite(t *testing.T) {
 	})
 	t.Run("lock holder killed", func(t *testing.T) {
 		t.Parallel()
-		flockBin, err := exec.LookPath("flock")
-		if err != nil {
-			t.Fatal("flock(1) not installed: run `apt-get install -y util-linux`")
-		}
 		f := newFleet(t, crashEnv...)
 		f.nam.Down.Store(true)
 		f.plantOutage(time.Minute)
-		holder := exec.Command(flockBin, "-o", f.stateFile+".lock", "-c", "echo locked; exec sleep 3600")
-		holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		out, err := holder.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := holder.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = syscall.Kill(-holder.Process.Pid, syscall.SIGKILL); _ = holder.Wait() })
-		buf := make([]byte, 7)
-		if _, err := io.ReadFull(out, buf); err != nil {
-			t.Fatal(err)
-		}
+		holder := testenv.HoldLock(t, f.stateFile+".lock")
 		b := f.start()
 		time.Sleep(300 * time.Millisecond) // the binary is now waiting for the lock
 		if !b.running() || f.starts() != 1 {
 			t.Fatalf("the binary did not wait for the lock: %s", b.out.String())
 		}
-		if err := holder.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
+		holder.Kill(t)
 		select {
 		case <-b.done:
 		case <-time.After(10 * time.Second):

@@ -7,11 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -441,30 +439,12 @@ func assertNoTempFiles(t *testing.T, dir string) {
 // for it goes on and fails over within its deadline.
 func TestCrashOfLockHolder(t *testing.T) {
 	t.Parallel()
-	flockBin, err := exec.LookPath("flock")
-	if err != nil {
-		t.Fatal("flock(1) not installed: run `apt-get install -y util-linux`")
-	}
 	w := newWorld(t)
 	w.up["NAM"].Store(false)
 	w.plantOutage(5 * time.Minute)
 	before := w.load()
 
-	// -o: the command does not inherit the lock; flock itself holds it.
-	holder := exec.Command(flockBin, "-o", w.store.Path()+".lock", "-c", "echo locked; exec sleep 3600")
-	holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := holder.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(-holder.Process.Pid, syscall.SIGKILL); _ = holder.Wait() })
-	buf := make([]byte, 7)
-	if _, err := out.Read(buf); err != nil || string(buf) != "locked\n" {
-		t.Fatalf("lock holder said %q, %v", buf, err)
-	}
+	holder := testenv.HoldLock(t, w.store.Path()+".lock")
 
 	type outcome struct {
 		res Result
@@ -484,9 +464,7 @@ func TestCrashOfLockHolder(t *testing.T) {
 	if s := w.load(); s.Version != before.Version || len(w.pusher.calls()) != 0 {
 		t.Fatalf("state written (version %d -> %d) or pushed under a held lock", before.Version, s.Version)
 	}
-	if err := holder.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	holder.Kill(t)
 	select {
 	case o := <-done:
 		if o.err != nil || o.res.Action != ActionFailover || o.res.To != "EU" {
