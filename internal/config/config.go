@@ -21,8 +21,8 @@ const (
 // by the environment variable that sets them; each has a kebab-case flag of
 // the same name that overrides it.
 type Config struct {
-	Regions []Region // EXT_CLOUD_FAILOVER_LIST, in preference order
-	Region  string   // EXT_CLOUD_REGION, -r/--region: the primary; default the first of Regions
+	Regions       []Region // EXT_CLOUD_FAILOVER_LIST, in preference order
+	PrimaryRegion string   // EXT_CLOUD_REGION, -r/--region: the primary; default the first of Regions
 
 	OrgID string // CONNECTION_KEEPALIVE_ORG_ID
 	TxnID string // CONNECTION_KEEPALIVE_TXN_ID

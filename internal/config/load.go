@@ -72,7 +72,7 @@ var variables = []variable{
 	{env: "EXT_CLOUD_REGION", aliases: []string{"r", "region"}, meta: "REGION", docDef: "the first region of the list",
 		help: "the primary region, active when there is no state yet",
 		parse: func(c *Config, s, _ string) error {
-			c.Region = s // checked against the list once it is known
+			c.PrimaryRegion = s // checked against the list once it is known
 			return nil
 		}},
 	{env: "CONNECTION_KEEPALIVE_ORG_ID", meta: "ID", docDef: "required when CLOUDLOOKUP_URL uses {org_id}",
@@ -376,8 +376,8 @@ func (l *loader) build() (*Config, error) {
 
 // crossCheck validates what depends on more than one setting.
 func (l *loader) crossCheck(c *Config) error {
-	if c.Region != "" {
-		if _, err := c.CloudOf(l.field("EXT_CLOUD_REGION"), c.Region); err != nil {
+	if c.PrimaryRegion != "" {
+		if _, err := c.CloudOf(l.field("EXT_CLOUD_REGION"), c.PrimaryRegion); err != nil {
 			return err
 		}
 	}

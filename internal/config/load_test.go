@@ -188,7 +188,7 @@ func TestEverySetting(t *testing.T) {
 	}
 	want := &Config{
 		Regions:                 []Region{{Name: "EU", Cloud: "https://eu.example.com/base"}, {Name: "NAM", Cloud: "nam.example.com:8443"}},
-		Region:                  "NAM",
+		PrimaryRegion:           "NAM",
 		OrgID:                   "org:1",
 		TxnID:                   "txn.1",
 		CloudlookupURL:          "https://{cloud}/lookup?o={org_id}&t={txn_id}&r={region}",
@@ -256,7 +256,7 @@ func TestPrecedence(t *testing.T) {
 		{"list flag over env", []string{"--supervisor-programs=a,b"}, func(c *Config) bool { return reflect.DeepEqual(c.SupervisorPrograms, []string{"a", "b"}) }, "programs a,b"},
 		{"empty flag means default", []string{"--push-concurrency="}, func(c *Config) bool { return c.PushConcurrency == 16 }, "push concurrency 16"},
 		{"last flag wins", []string{"--push-concurrency=2", "--push-concurrency=3"}, func(c *Config) bool { return c.PushConcurrency == 3 }, "push concurrency 3"},
-		{"region from env", nil, func(c *Config) bool { return c.Region == "EU" && c.Primary() == "EU" }, "region EU"},
+		{"region from env", nil, func(c *Config) bool { return c.PrimaryRegion == "EU" && c.Primary() == "EU" }, "region EU"},
 		{"-r over env", []string{"-r", "APAC"}, func(c *Config) bool { return c.Primary() == "APAC" }, "region APAC"},
 		{"--region over env", []string{"--region=NAM"}, func(c *Config) bool { return c.Primary() == "NAM" }, "region NAM"},
 		{"--ext-cloud-region over env", []string{"--ext-cloud-region", "APAC"}, func(c *Config) bool { return c.Primary() == "APAC" }, "region APAC"},

@@ -8,8 +8,8 @@ import (
 // Primary returns the region active when there is no state yet:
 // EXT_CLOUD_REGION, else the first region of the list.
 func (c *Config) Primary() string {
-	if c.Region != "" {
-		return c.Region
+	if c.PrimaryRegion != "" {
+		return c.PrimaryRegion
 	}
 	if len(c.Regions) > 0 {
 		return c.Regions[0].Name

@@ -65,7 +65,7 @@ func TestPrimaryAndCloud(t *testing.T) {
 	if got := c.Primary(); got != "NAM" {
 		t.Errorf("Primary() = %q, want NAM", got)
 	}
-	c.Region = "EU"
+	c.PrimaryRegion = "EU"
 	if got := c.Primary(); got != "EU" {
 		t.Errorf("Primary() = %q, want EU", got)
 	}
