@@ -90,6 +90,31 @@ func normalize(s State) State {
 		}
 		s.Pending = &p
 	}
+	if len(s.Regions) == 0 {
+		s.Regions = nil
+	} else {
+		regions := make(map[string]RegionHealth, len(s.Regions))
+		for name, h := range s.Regions {
+			h.Since = utc(h.Since)
+			regions[name] = h
+		}
+		s.Regions = regions
+	}
+	if s.Pause != nil {
+		p := *s.Pause
+		p.Until, p.At = utc(p.Until), utc(p.At)
+		s.Pause = &p
+	}
+	if len(s.History) == 0 {
+		s.History = nil
+	} else {
+		h := make([]Event, len(s.History))
+		for i, e := range s.History {
+			e.At = utc(e.At)
+			h[i] = e
+		}
+		s.History = h
+	}
 	return s
 }
 
@@ -98,6 +123,12 @@ func utc(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// stamp is one stored timestamp with its field name, for range checks.
+type stamp struct {
+	name string
+	t    time.Time
 }
 
 func validate(s State) error {
@@ -110,10 +141,7 @@ func validate(s State) error {
 	if s.LatencyMS < 0 {
 		return fmt.Errorf("latency_ms %v: want 0 or more", s.LatencyMS)
 	}
-	times := []struct {
-		name string
-		t    time.Time
-	}{
+	times := []stamp{
 		{"outage_started_at", s.OutageStartedAt},
 		{"last_probe_at", s.LastProbeAt},
 		{"last_failover_at", s.LastFailoverAt},
@@ -126,10 +154,19 @@ func validate(s State) error {
 		if p.Attempts < 0 {
 			return fmt.Errorf("pending.attempts %d: want 0 or more", p.Attempts)
 		}
-		times = append(times, struct {
-			name string
-			t    time.Time
-		}{"pending.claimed_until", p.ClaimedUntil})
+		times = append(times, stamp{"pending.claimed_until", p.ClaimedUntil})
+	}
+	for name, h := range s.Regions {
+		if h.Streak < 0 {
+			return fmt.Errorf("regions.%s.streak %d: want 0 or more", name, h.Streak)
+		}
+		times = append(times, stamp{"regions." + name + ".since", h.Since})
+	}
+	if p := s.Pause; p != nil {
+		times = append(times, stamp{"pause.until", p.Until}, stamp{"pause.at", p.At})
+	}
+	for i, e := range s.History {
+		times = append(times, stamp{fmt.Sprintf("history[%d].at", i), e.At})
 	}
 	for _, tm := range times {
 		if y := tm.t.Year(); y < 1 || y > 9999 {

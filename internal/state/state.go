@@ -40,6 +40,71 @@ type State struct {
 	// LatencyMS is the last local-network latency figure, measured at LatencyAt.
 	LatencyMS float64   `json:"latency_ms,omitempty"`
 	LatencyAt time.Time `json:"latency_at,omitzero"`
+	// Regions is each region's health as last probed, by region name. It is
+	// written only when something flips (or a streak grows towards its cap),
+	// so a healthy steady state costs no write.
+	Regions map[string]RegionHealth `json:"regions,omitempty"`
+	// Pause holds automatic switches until Pause.Until; nil when not paused.
+	Pause *Pause `json:"pause,omitempty"`
+	// History is the audit trail of switches and controls, oldest first, at
+	// most HistoryMax entries; see Record.
+	History []Event `json:"history,omitempty"`
+}
+
+// RegionHealth is what the checker knows of one region between invocations.
+type RegionHealth struct {
+	// Healthy is the result of the last conclusive probe.
+	Healthy bool `json:"healthy"`
+	// Since is when Healthy last flipped (the first probe with this result).
+	Since time.Time `json:"since,omitzero"`
+	// Streak counts consecutive probes with this result; writers cap it (at
+	// RECOVERY_PROBES) so that a steady state stops writing.
+	Streak int `json:"streak,omitempty"`
+}
+
+// Pause is an operator's hold on automatic switches.
+type Pause struct {
+	Until  time.Time `json:"until"`
+	At     time.Time `json:"at,omitzero"`
+	Reason string    `json:"reason,omitempty"`
+	// By names who paused: $USER@hostname on a host, the caller on Lambda.
+	By string `json:"by,omitempty"`
+}
+
+// Event kinds of the audit trail.
+const (
+	EventFailover = "failover"
+	EventFailback = "failback"
+	EventForced   = "forced"
+	EventPause    = "pause"
+	EventResume   = "resume"
+)
+
+// HistoryMax is how many events State.History keeps.
+const HistoryMax = 20
+
+// Event is one entry of the audit trail: a switch or an operator's control.
+type Event struct {
+	At         time.Time `json:"at"`
+	Kind       string    `json:"kind"`
+	From       string    `json:"from,omitempty"`
+	To         string    `json:"to,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	By         string    `json:"by,omitempty"`
+	Generation int64     `json:"generation,omitempty"`
+}
+
+// Record returns s with e appended to its history, dropping the oldest events
+// beyond HistoryMax. It never shares the caller's slice.
+func (s State) Record(e Event) State {
+	h := make([]Event, 0, min(len(s.History)+1, HistoryMax))
+	if drop := len(s.History) + 1 - HistoryMax; drop > 0 {
+		h = append(h, s.History[drop:]...)
+	} else {
+		h = append(h, s.History...)
+	}
+	s.History = append(h, e)
+	return s
 }
 
 // Pending is a failover intent: written before the push, removed once every
