@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"extcloud-failover/internal/config"
 	"extcloud-failover/internal/state"
 )
 
@@ -75,6 +76,21 @@ type Policy struct {
 	MaxSkew time.Duration
 }
 
+// PolicyOf returns the policy cfg sets.
+func PolicyOf(cfg *config.Config) Policy {
+	return Policy{
+		Threshold:       cfg.FailoverThreshold,
+		MinInterval:     cfg.FailoverMinInterval,
+		MaxGap:          cfg.OutageMaxGap,
+		RecoveryProbes:  cfg.RecoveryProbes,
+		FailbackPrimary: cfg.Failback == config.FailbackPrimary,
+		FailbackAfter:   cfg.FailbackAfter,
+		Primary:         cfg.Primary(),
+		Budget:          cfg.FailoverBudget,
+		MaxSkew:         cfg.CheckTimeout,
+	}
+}
+
 // recoveryProbes is RecoveryProbes, at least 1.
 func (p Policy) recoveryProbes() int { return max(p.RecoveryProbes, 1) }
 
@@ -130,7 +146,11 @@ func Decide(s state.State, obs Observation, now time.Time, p Policy) Decision {
 		return d
 	}
 	before := d.State.Regions
-	if regions, changed := observeRegions(before, obs, now, p.recoveryProbes()); changed {
+	keep := ""
+	if p.FailbackPrimary && d.State.ActiveRegion != p.Primary {
+		keep = p.Primary
+	}
+	if regions, changed := observeRegions(before, obs, now, p.recoveryProbes(), keep); changed {
 		d.State.Regions, d.Write = regions, true
 	}
 	active, _ := obs.result(d.State.ActiveRegion)

@@ -2,17 +2,17 @@ package check
 
 import (
 	"reflect"
-	"time"
-
+	"slices"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
 	"extcloud-failover/internal/state"
 )
 
-// probe is one conclusive probe of a region, as the model remembers it.
-type probe struct {
+// seenProbe is one conclusive probe of a region, as the model remembers it.
+type seenProbe struct {
 	at      time.Time
 	healthy bool
 }
@@ -21,8 +21,8 @@ type probe struct {
 // each of its switches is checked.
 type model struct {
 	p        Policy
-	seen     map[string][]probe // conclusive probes per region, since the start
-	active   []probe            // conclusive probes of the active region since the last switch
+	seen     map[string][]seenProbe // conclusive probes per region, since the start
+	active   []seenProbe            // conclusive probes of the active region since the last switch
 	switches []time.Time        // automatic switches
 }
 
@@ -49,12 +49,12 @@ func (m *model) outageAge(now time.Time) (time.Duration, bool) {
 }
 
 // stablyHealthy reports whether region's last RecoveryProbes conclusive
-// probes (including the current one) were healthy, or it has only the
-// current probe (no history: the pre-flight decides).
+// probes (including the current one) were healthy, or, for a region never
+// seen down, whether the current one was (the pre-flight decides).
 func (m *model) stablyHealthy(region string) bool {
 	ps := m.seen[region]
-	if len(ps) == 1 {
-		return ps[0].healthy
+	if !slices.ContainsFunc(ps, func(p seenProbe) bool { return !p.healthy }) {
+		return len(ps) > 0
 	}
 	if len(ps) < m.p.recoveryProbes() {
 		return false
@@ -104,7 +104,7 @@ func drawPolicy(t *rapid.T) Policy {
 func TestDecideProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		p := drawPolicy(t)
-		m := &model{p: p, seen: map[string][]probe{}}
+		m := &model{p: p, seen: map[string][]seenProbe{}}
 		s := state.State{ActiveRegion: "NAM"}
 		now := t0
 		// A bias per region, redrawn now and then, makes long outages,
@@ -145,9 +145,9 @@ func TestDecideProperties(t *testing.T) {
 				continue
 			}
 			for _, r := range obs.Regions {
-				m.seen[r.Region] = append(m.seen[r.Region], probe{now, r.Healthy})
+				m.seen[r.Region] = append(m.seen[r.Region], seenProbe{now, r.Healthy})
 				if r.Region == s.ActiveRegion {
-					m.active = append(m.active, probe{now, r.Healthy})
+					m.active = append(m.active, seenProbe{now, r.Healthy})
 				}
 			}
 			switch d.Action {

@@ -16,12 +16,18 @@ import (
 // observeRegions returns regions updated with every result of obs, and
 // whether anything changed. A flip starts a new streak at 1; a streak grows
 // up to limit and then stays, so a steady state changes nothing (and
-// allocates nothing). The input map is never modified.
-func observeRegions(regions map[string]state.RegionHealth, obs Observation, now time.Time, limit int) (map[string]state.RegionHealth, bool) {
+// allocates nothing). A region without an entry has never been seen down:
+// it gets one when it first fails, so a fleet that has always been healthy
+// never writes; keep names a region that gets an entry anyway (the primary,
+// while a failback may be due, needs its Since). The input map is never
+// modified.
+func observeRegions(regions map[string]state.RegionHealth, obs Observation, now time.Time, limit int, keep string) (map[string]state.RegionHealth, bool) {
 	var out map[string]state.RegionHealth
 	for _, r := range obs.Regions {
 		h, known := regions[r.Region]
 		switch {
+		case !known && r.Healthy && r.Region != keep:
+			continue
 		case !known || h.Healthy != r.Healthy:
 			h = state.RegionHealth{Healthy: r.Healthy, Since: now, Streak: 1}
 		case h.Streak < limit:
@@ -43,7 +49,7 @@ func observeRegions(regions map[string]state.RegionHealth, obs Observation, now 
 
 // candidate returns the first region after the active one (in list order,
 // wrapping) that is healthy now and stably so: RecoveryProbes healthy probes
-// in a row, or, for a region with no history before this observation, a
+// in a row, or, for a region never seen down before this observation, a
 // passed pre-flight.
 func candidate(s state.State, before map[string]state.RegionHealth, obs Observation, p Policy) (RegionResult, bool) {
 	start := 0

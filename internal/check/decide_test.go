@@ -62,12 +62,26 @@ func TestDecide(t *testing.T) {
 			wantAction: ActionNone,
 		},
 		{
-			name: "the first observation records every region",
+			name: "a fleet that has always been healthy never writes, from the first run on",
+			s:    state.State{ActiveRegion: "NAM"}, obs: see("+++"), now: t0,
+			wantAction: ActionNone,
+		},
+		{
+			name: "on a backup region with FAILBACK=primary, the primary's health is recorded for its Since",
+			s:    state.State{ActiveRegion: "EU", Generation: 1}, obs: see("+++"), now: t0, p: func(p *Policy) { p.FailbackPrimary = true },
+			wantAction: ActionNone, wantWrite: true,
+			check: func(t *testing.T, d Decision) {
+				if h := d.State.Regions["NAM"]; len(d.State.Regions) != 1 || !h.Healthy || !h.Since.Equal(t0) {
+					t.Errorf("regions %+v, want NAM healthy since t0 only", d.State.Regions)
+				}
+			},
+		},
+		{
+			name: "the first observation records the regions seen down",
 			s:    state.State{ActiveRegion: "NAM"}, obs: see("++-"), now: t0,
 			wantAction: ActionNone, wantWrite: true,
 			check: func(t *testing.T, d Decision) {
-				want := map[string]state.RegionHealth{"NAM": {Healthy: true, Since: t0, Streak: 1},
-					"EU": {Healthy: true, Since: t0, Streak: 1}, "APAC": {Since: t0, Streak: 1}}
+				want := map[string]state.RegionHealth{"APAC": {Since: t0, Streak: 1}}
 				if !reflect.DeepEqual(d.State.Regions, want) {
 					t.Errorf("regions = %+v, want %+v", d.State.Regions, want)
 				}

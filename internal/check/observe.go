@@ -1,14 +1,15 @@
-// This file holds observing: probing the active region, the local-network
-// guard and its differential verdict, and the pre-flight probes of the
-// failover candidates.
+// This file holds observing: probing every region at once, the
+// local-network guard and its differential verdict, and the per-region
+// results the summary line carries.
 
 package check
 
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"extcloud-failover/internal/config"
 	"extcloud-failover/internal/probe"
@@ -20,24 +21,38 @@ type latencyFigure struct {
 	at time.Time
 }
 
-// observe probes the active region and, when it fails, tells our own
-// network's failure from the region's. It returns pre-flight candidates
-// when it had to probe them for the differential verdict.
-func (r *runner) observe(ctx context.Context, s state.State) (Observation, []Candidate) {
-	region, ok := r.cfg.Cloud(s.ActiveRegion)
-	var pr probe.Result
-	if !ok {
-		pr = probe.Result{Region: s.ActiveRegion, Err: fmt.Errorf("active region %q is not in EXT_CLOUD_FAILOVER_LIST: counted as down until a failover (or failover --to) moves to a listed region", s.ActiveRegion)}
-	} else {
-		pr = r.d.Prober.Probe(ctx, config.Region{Name: s.ActiveRegion, Cloud: region})
+// RegionReport is one region's probe result in the `regions` field of the
+// summary line, which `simulate --log` replays.
+type RegionReport struct {
+	Healthy bool    `json:"healthy"`
+	Status  int     `json:"status"`
+	MS      float64 `json:"ms"`
+}
+
+// observe probes every region at once and, when the active one fails and
+// no other answers, tells our own network's failure from the region's. It
+// returns the observation and whether the active region was healthy.
+func (r *runner) observe(ctx context.Context, s state.State) (Observation, bool) {
+	results := r.probeAll(ctx, s.ActiveRegion)
+	obs := Observation{Regions: make([]RegionResult, 0, len(results))}
+	var active probe.Result
+	othersUp := false
+	for _, pr := range results {
+		cloud, _ := r.cfg.Cloud(pr.Region)
+		obs.Regions = append(obs.Regions, RegionResult{Region: pr.Region, Cloud: cloud, Healthy: pr.Healthy})
+		switch {
+		case pr.Region == s.ActiveRegion:
+			active = pr
+		case pr.Healthy:
+			othersUp = true
+		}
 	}
-	r.recordProbe(pr)
-	obs := Observation{Healthy: pr.Healthy}
+	r.recordProbe(active)
 
 	mode := r.cfg.LatencyCheck
 	always := mode == config.LatencyAlways && r.now().Sub(s.LatencyAt) >= r.cfg.LatencyInterval
-	if r.d.Guard == nil || mode == config.LatencyOff || (pr.Healthy && !always) {
-		return obs, nil
+	if r.d.Guard == nil || mode == config.LatencyOff || (active.Healthy && !always) {
+		return obs, active.Healthy
 	}
 	g := r.d.Guard.Check(ctx)
 	if g.Latency > 0 {
@@ -47,25 +62,45 @@ func (r *runner) observe(ctx context.Context, s state.State) (Observation, []Can
 			r.latency = &latencyFigure{ms: ms, at: r.now()}
 		}
 	}
-	if pr.Healthy || g.OK {
-		return obs, nil
+	if active.Healthy || g.OK {
+		return obs, active.Healthy
 	}
 	// Our network looks down. If other regions answer, the outage is real
 	// whatever the guard says (a differential verdict).
-	candidates := r.preflight(ctx, s.ActiveRegion)
-	for _, c := range candidates {
-		if c.Healthy {
-			r.log.Warn("local-network guard failed but other regions answer: outage is real", "error", errString(g.Err))
-			return obs, candidates
-		}
+	if othersUp {
+		r.log.Warn("local-network guard failed but other regions answer: outage is real", "error", errString(g.Err))
+		return obs, false
 	}
 	r.log.Warn("local network unavailable: outage clock not advanced", "error", errString(g.Err), "action", string(ActionInconclusive))
 	obs.Inconclusive = true
-	return obs, nil
+	return obs, false
+}
+
+// probeAll probes every region of the list at once, within ctx: the active
+// one through CLOUDLOOKUP_URL, the others through the pre-flight URL. An
+// active region missing from the list counts as down. The results keep the
+// list's order and are kept for the summary line.
+func (r *runner) probeAll(ctx context.Context, active string) []probe.Result {
+	regions := r.cfg.Regions
+	out := make([]probe.Result, len(regions), len(regions)+1)
+	var g errgroup.Group
+	for i, reg := range regions {
+		g.Go(func() error {
+			out[i] = r.d.Prober.Probe(ctx, reg)
+			out[i].Region = reg.Name
+			return nil
+		})
+	}
+	_ = g.Wait() // a probe reports its failure in its result, never as an error
+	if _, ok := r.cfg.Cloud(active); !ok {
+		out = append(out, probe.Result{Region: active, Err: fmt.Errorf("active region %q is not in EXT_CLOUD_FAILOVER_LIST: counted as down until a failover (or failover --to) moves to a listed region", active)})
+	}
+	r.probes = out
+	return out
 }
 
 func (r *runner) recordProbe(pr probe.Result) {
-	r.probeMS = float64(pr.Duration) / float64(time.Millisecond)
+	r.probeMS = ms(pr.Duration)
 	r.status = pr.Status
 	r.probeErr = pr.Err
 	status := "ok"
@@ -75,23 +110,5 @@ func (r *runner) recordProbe(pr probe.Result) {
 	r.d.Metrics.Gauge("extcloud.probe.latency", r.probeMS, "region:"+pr.Region, "status:"+status)
 }
 
-// preflight probes every candidate except active, concurrently, and returns
-// them in failover order.
-func (r *runner) preflight(ctx context.Context, active string) []Candidate {
-	order := r.cfg.FailoverOrder(active)
-	out := make([]Candidate, len(order))
-	var wg sync.WaitGroup
-	for i, reg := range order {
-		wg.Go(func() {
-			pr := r.d.Prober.Probe(ctx, reg)
-			out[i] = Candidate{Region: reg.Name, Cloud: reg.Cloud, Healthy: pr.Healthy}
-			attrs := []any{"region", reg.Name, "healthy", pr.Healthy, "probe_ms", float64(pr.Duration) / float64(time.Millisecond), "status", pr.Status}
-			if pr.Err != nil {
-				attrs = append(attrs, "error", pr.Err.Error())
-			}
-			r.log.Info("pre-flight probe", attrs...)
-		})
-	}
-	wg.Wait()
-	return out
-}
+// ms is d in milliseconds, the unit of the log's probe figures.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -41,6 +41,17 @@ func (r *runner) adopt(ctx context.Context, s state.State, region string, gen in
 	})
 }
 
+// claimHorizon is the furthest ahead a push claim of this program can lie:
+// an invocation claims until its deadline (CHECK_TIMEOUT on a host, the
+// check's budget on Lambda), and a push whose hosts may still run it (SSM)
+// claims for its command's timeout (at least 30 s) plus that budget. A
+// stored claim further ahead was written by a skewed clock and counts as
+// expired, so no stored time holds a push back for longer than intended.
+func (r *runner) claimHorizon() time.Duration {
+	budget := max(r.cfg.CheckTimeout, r.deadline.Sub(r.now()))
+	return 2*max(budget, 30*time.Second) + time.Second
+}
+
 // claimIntent makes this invocation the holder of a new intent until its
 // deadline, so no concurrent run repeats the push while it is in flight.
 func (r *runner) claimIntent(s *state.State) {
@@ -48,9 +59,10 @@ func (r *runner) claimIntent(s *state.State) {
 	s.Pending.Attempts = 1
 }
 
-// storeAndPush stores a failover intent with compare-and-swap, then pushes
-// it and records the outcome. Losing the swap means another invocation
-// acted: nothing is pushed.
+// storeAndPush stores a switch's intent with compare-and-swap, then pushes
+// it and records the outcome. Only the invocation whose swap wins logs the
+// switch and counts it; losing the swap means another invocation acted:
+// nothing is pushed, and the loser logs that at info.
 func (r *runner) storeAndPush(ctx context.Context, old, intent state.State, res Result) (Result, error) {
 	stored, err := r.d.Store.Swap(ctx, old, intent)
 	if errors.Is(err, state.ErrConflict) {
@@ -59,7 +71,7 @@ func (r *runner) storeAndPush(ctx context.Context, old, intent state.State, res 
 	if err != nil {
 		return res, fmt.Errorf("store state: %w", err)
 	}
-	r.d.Metrics.Count("extcloud.failover", 1, "region:"+intent.ActiveRegion, "from:"+old.ActiveRegion)
+	r.switched(res, stored.Generation)
 	return r.pushIntent(ctx, stored, res)
 }
 
@@ -82,7 +94,12 @@ func (r *runner) pushIntent(ctx context.Context, s state.State, res Result) (Res
 
 // repush claims and re-pushes a pending failover whose claim has expired.
 func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, error) {
-	claimed, ok := Claim(s, r.now(), r.deadline)
+	horizon := r.claimHorizon()
+	if p := s.Pending; p.ClaimedUntil.After(r.now().Add(horizon)) {
+		r.log.Warn(fmt.Sprintf("state time pending.claimed_until lies more than %s ahead (another checker's clock, a restored file): taken as now", horizon),
+			"field", "pending.claimed_until", "value", p.ClaimedUntil.UTC().Format(time.RFC3339), "generation", p.Generation)
+	}
+	claimed, ok := Claim(s, r.now(), r.deadline, horizon)
 	if !ok {
 		r.log.Info("push in flight in another invocation", "generation", s.Pending.Generation,
 			"claimed_until", s.Pending.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/state"
 )
 
@@ -58,7 +59,9 @@ type Result struct {
 	From          string   `json:"from,omitempty"`
 	To            string   `json:"to,omitempty"`
 	Reason        string   `json:"reason,omitempty"`
-	DryRun        bool     `json:"dry_run,omitempty"`
+	// Regions is every region's probe result, by name.
+	Regions map[string]RegionReport `json:"regions"`
+	DryRun  bool                    `json:"dry_run,omitempty"`
 }
 
 // Run carries out one invocation: re-push a pending failover whose claim has
@@ -68,6 +71,7 @@ type Result struct {
 func Run(ctx context.Context, cfg *config.Config, deps Deps) (Result, error) {
 	r := newRunner(cfg, deps)
 	res, err := r.check(ctx)
+	res.Regions = r.regionReports()
 	r.summary(res, err)
 	return res, err
 }
@@ -78,6 +82,7 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (Result, error) {
 func Failover(ctx context.Context, cfg *config.Config, deps Deps, to string) (Result, error) {
 	r := newRunner(cfg, deps)
 	res, err := r.force(ctx, to)
+	res.Regions = r.regionReports()
 	r.summary(res, err)
 	return res, err
 }
@@ -93,7 +98,8 @@ type runner struct {
 	status   int
 	probeErr error
 	latency  *latencyFigure
-	adopted  bool // the state was behind the hosts and must be written
+	adopted  bool           // the state was behind the hosts and must be written
+	probes   []probe.Result // every region's probe, for the summary line
 }
 
 func newRunner(cfg *config.Config, d Deps) *runner {
@@ -107,7 +113,7 @@ func newRunner(cfg *config.Config, d Deps) *runner {
 	if r.d.Metrics == nil {
 		r.d.Metrics = discard{}
 	}
-	r.policy = Policy{Threshold: cfg.FailoverThreshold, MinInterval: cfg.FailoverMinInterval, ProbeInterval: cfg.ProbeInterval}
+	r.policy = PolicyOf(cfg)
 	return r
 }
 
@@ -191,50 +197,42 @@ func (r *runner) check(ctx context.Context) (Result, error) {
 	}
 
 	active := s.ActiveRegion
-	var failFrom, failTo string
-	obs, candidates := r.observe(ctx, s)
+	obs, healthy := r.observe(ctx, s)
 	d := Decide(s, obs, r.now(), r.policy)
-	if d.Action == ActionPreflight {
-		if candidates == nil {
-			candidates = r.preflight(ctx, active)
-		}
-		obs.Candidates = candidates
-		d = Decide(s, obs, r.now(), r.policy)
-	}
-	if d.Action == ActionFailover {
-		r.claimIntent(&d.State)
-		failFrom, failTo = active, d.To
-	}
+	switching := d.Action == ActionFailover || d.Action == ActionFailback
 	res := r.result(d.State, d.Action)
-	res.From, res.To = failFrom, failTo
+	if switching {
+		r.claimIntent(&d.State)
+		res.From, res.To = active, d.To
+	}
 	res.Region = active
-	res.Healthy = obs.Healthy
+	res.Healthy = healthy
 	res.OutageSeconds = d.Outage.Seconds()
 	res.Reason = d.Reason
 	if pushed && d.Action == ActionNone {
 		res.Action = ActionPendingPush
 	}
-	r.event(d, active)
+	r.event(s, d, active)
 
 	if r.cfg.LatencyCheck == config.LatencyAlways && r.latency != nil {
 		d.State.LatencyMS, d.State.LatencyAt = r.latency.ms, r.latency.at
 		d.Write = true
 	}
-	if r.adopted && d.Action != ActionPreflight {
+	if r.adopted {
 		d.Write = true
 	}
 	if !d.Write {
 		return res, pushErr
 	}
 	if r.cfg.DryRun {
-		if d.Action == ActionFailover {
-			r.log.Info(fmt.Sprintf("dry run: would fail over from %s to %s", active, d.To), "action", string(d.Action))
+		if switching {
+			r.log.Info(fmt.Sprintf("dry run: would %s from %s to %s", map[Action]string{ActionFailover: "fail over", ActionFailback: "fail back"}[d.Action], active, d.To), "action", string(d.Action), "reason", d.Reason)
 		} else {
 			r.log.Info("dry run: state not written", "action", string(d.Action))
 		}
 		return res, pushErr
 	}
-	if d.Action == ActionFailover {
+	if switching {
 		return r.storeAndPush(ctx, s, d.State, res)
 	}
 	if _, err := r.d.Store.Swap(ctx, s, d.State); errors.Is(err, state.ErrConflict) {
@@ -275,7 +273,7 @@ func (r *runner) force(ctx context.Context, to string) (Result, error) {
 	if err != nil {
 		return r.result(s, ActionNone), err
 	}
-	if s.Pending != nil && r.now().Before(s.Pending.ClaimedUntil) {
+	if p := s.Pending; p != nil && r.now().Before(p.ClaimedUntil) && !p.ClaimedUntil.After(r.now().Add(r.claimHorizon())) {
 		return r.result(s, ActionPendingPush), fmt.Errorf("a push of generation %d is in flight until %s; try again after it",
 			s.Pending.Generation, s.Pending.ClaimedUntil.UTC().Format(time.RFC3339))
 	}
@@ -294,8 +292,6 @@ func (r *runner) force(ctx context.Context, to string) (Result, error) {
 	r.claimIntent(&next)
 	res := r.result(next, ActionFailover)
 	res.From, res.To, res.Healthy, res.Reason = s.ActiveRegion, to, pr.Healthy, "forced by failover --to"
-	r.log.Warn(fmt.Sprintf("failover from %s to %s", s.ActiveRegion, to), "region", to, "from", s.ActiveRegion,
-		"reason", res.Reason, "generation", next.Generation, "action", string(ActionFailover))
 	if r.cfg.DryRun {
 		return res, nil
 	}
