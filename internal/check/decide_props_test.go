@@ -23,7 +23,7 @@ type model struct {
 	p        Policy
 	seen     map[string][]seenProbe // conclusive probes per region, since the start
 	active   []seenProbe            // conclusive probes of the active region since the last switch
-	switches []time.Time        // automatic switches
+	switches []time.Time            // automatic switches
 }
 
 // outageAge returns how long the active region has failed continuously as

@@ -167,8 +167,8 @@ func TestSimulate(t *testing.T) {
 			},
 		},
 		{
-			name: "FAILBACK=primary with the primary back for 35 min: one failover, one failback at 30 min",
-			tl:   timeline(900+35*60, func(s int) string { return during(s, 300, 900, "-++", "+++") }),
+			name:   "FAILBACK=primary with the primary back for 35 min: one failover, one failback at 30 min",
+			tl:     timeline(900+35*60, func(s int) string { return during(s, 300, 900, "-++", "+++") }),
 			policy: func(p *Policy) { p.FailbackPrimary = true },
 			want:   []sw{{540, "NAM", "EU", "failover"}, {900 + 1800, "EU", "NAM", "failback"}},
 		},
