@@ -33,6 +33,8 @@ commands:
   status [--json]    print the active region, outage, last failover and pending hosts
   failover --to R    force a switch to region R (same compare-and-swap and push)
   validate           check the configuration and exit
+  simulate --timeline FILE | --log FILE|- [--json] [--svg FILE]
+                     replay a timeline through the decision engine (no network, state or restarts)
 
 flags (each overrides the environment variable of the same name):
 `
@@ -43,6 +45,7 @@ var commands = map[string]func(a *app, ctx context.Context) int{
 	"status":   (*app).status,
 	"failover": (*app).failover,
 	"validate": (*app).validate,
+	"simulate": (*app).simulate,
 }
 
 // app is one invocation of the binary with its parsed flags.
@@ -52,6 +55,7 @@ type app struct {
 	stderr io.Writer
 	json   bool
 	to     string
+	sim    simulateFlags
 }
 
 // run is main without the process: it returns the exit code.
@@ -64,6 +68,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	cfg, rest, err := config.Load(args, lookupEnv, func(fs *flag.FlagSet) {
 		fs.BoolVar(&a.json, "json", false, "status: print JSON")
 		fs.StringVar(&a.to, "to", "", "failover: the region to switch to")
+		fs.StringVar(&a.sim.timeline, "timeline", "", "simulate: CSV timeline (seconds,NAM,EU,APAC with up, down or dark)")
+		fs.StringVar(&a.sim.log, "log", "", "simulate: the checker's JSON log to replay (- for stdin)")
+		fs.StringVar(&a.sim.svg, "svg", "", "simulate: also draw the timeline to this SVG file")
 	})
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usageText)
@@ -85,13 +92,21 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		fmt.Fprintf(stderr, "extcloud-failover: unknown command or argument %q (want check, status, failover --to REGION or validate; --help lists the flags)\n", name)
 		return exitUsage
 	}
-	if a.json && name != "status" {
-		fmt.Fprintln(stderr, "extcloud-failover: --json: only for status")
+	if a.json && name != "status" && name != "simulate" {
+		fmt.Fprintln(stderr, "extcloud-failover: --json: only for status and simulate")
 		return exitUsage
 	}
 	if (a.to != "") != (name == "failover") {
 		fmt.Fprintln(stderr, "extcloud-failover: --to: required with failover, and only with failover (e.g. failover --to EU)")
 		return exitUsage
+	}
+	if (a.sim.timeline != "" || a.sim.log != "" || a.sim.svg != "") && name != "simulate" {
+		fmt.Fprintln(stderr, "extcloud-failover: --timeline, --log and --svg: only for simulate")
+		return exitUsage
+	}
+	if name == "simulate" {
+		a.cfg = cfg // no host parts: the list and the decision settings are enough
+		return cmd(a, ctx)
 	}
 	if err := cfg.ValidateHost(); err != nil {
 		fmt.Fprintln(stderr, "extcloud-failover: "+err.Error())
