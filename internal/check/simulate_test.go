@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/state"
 )
 
 var simRegions = []config.Region{{Name: "NAM", Cloud: "nam.example.com"}, {Name: "EU", Cloud: "eu.example.com"}, {Name: "APAC", Cloud: "apac.example.com"}}
@@ -441,6 +442,20 @@ func TestWriteSVGDrawsEverySwitch(t *testing.T) {
 	for _, c := range []string{"up", "down", "dark", "active", "threshold-window", "failback-window"} {
 		if classes[c] == 0 {
 			t.Errorf("nothing of class %q drawn (classes %v)", c, classes)
+		}
+	}
+}
+
+// BenchmarkSimulateDayBaseline is the least a day's simulation must do:
+// 8640 Decide calls on the healthy path, with nothing to record.
+func BenchmarkSimulateDayBaseline(b *testing.B) {
+	s := state.State{ActiveRegion: "NAM"}
+	obs := see("+++")
+	o := simOptions(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range 8640 {
+			sinkDecision = Decide(s, obs, t0.Add(time.Duration(i)*10*time.Second), o.Policy)
 		}
 	}
 }
