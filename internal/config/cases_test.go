@@ -5,7 +5,7 @@ import "strings"
 type errorCase struct {
 	name string
 	env  map[string]string // on top of validEnv
-	args []string
+	over []Override        // the command line's values (cmd/cron turns flags into these)
 	want string
 }
 
@@ -71,9 +71,9 @@ func errorCases() []errorCase {
 			want: `EXT_CLOUD_FAILOVER_LIST: entry 1 (NAM): cloud "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"…: 256 bytes (want at most 255)`},
 		{name: "list too many", env: kv{"EXT_CLOUD_FAILOVER_LIST": strings.Repeat("A=a,", 33)}, want: `EXT_CLOUD_FAILOVER_LIST: 34 entries (want at most 32)`},
 		{name: "region unknown", env: kv{"EXT_CLOUD_REGION": "EUR"}, want: `EXT_CLOUD_REGION: unknown region "EUR" (want NAM, EU or APAC)`},
-		{name: "region unknown flag", args: []string{"--region", "EUR"}, want: `--region: unknown region "EUR" (want NAM, EU or APAC)`},
-		{name: "region unknown short flag", args: []string{"-r", "eu"}, want: `-r: unknown region "eu" (want NAM, EU or APAC)`},
-		{name: "region unknown long flag", args: []string{"--ext-cloud-region=X"}, want: `--ext-cloud-region: unknown region "X" (want NAM, EU or APAC)`},
+		{name: "region unknown flag", over: []Override{{"EXT_CLOUD_REGION", "--region", "EUR"}}, want: `--region: unknown region "EUR" (want NAM, EU or APAC)`},
+		{name: "region unknown short flag", over: []Override{{"EXT_CLOUD_REGION", "-r", "eu"}}, want: `-r: unknown region "eu" (want NAM, EU or APAC)`},
+		{name: "region unknown long flag", over: []Override{{"EXT_CLOUD_REGION", "--ext-cloud-region", "X"}}, want: `--ext-cloud-region: unknown region "X" (want NAM, EU or APAC)`},
 		{name: "region unknown two", env: kv{"EXT_CLOUD_FAILOVER_LIST": "NAM=a.example.com,EU=b.example.com", "EXT_CLOUD_REGION": "APAC"},
 			want: `EXT_CLOUD_REGION: unknown region "APAC" (want NAM or EU)`},
 		{name: "region unknown one", env: kv{"EXT_CLOUD_FAILOVER_LIST": "NAM=a.example.com", "EXT_CLOUD_REGION": "EU"},
@@ -104,7 +104,7 @@ func errorCases() []errorCase {
 		{name: "probe timeout", env: kv{"PROBE_TIMEOUT": "abc"}, want: `PROBE_TIMEOUT: "abc" is not a duration (want e.g. 5s)`},
 		{name: "probe timeout zero", env: kv{"PROBE_TIMEOUT": "0s"}, want: `PROBE_TIMEOUT: "0s" must be more than 0 (e.g. 5s)`},
 		{name: "probe timeout not below check timeout", env: kv{"PROBE_TIMEOUT": "30s"}, want: `PROBE_TIMEOUT: 30s must be less than CHECK_TIMEOUT (30s)`},
-		{name: "probe timeout flag not below check timeout flag", args: []string{"--probe-timeout=1m", "--check-timeout=1m"},
+		{name: "probe timeout flag not below check timeout flag", over: []Override{{"PROBE_TIMEOUT", "--probe-timeout", "1m"}, {"CHECK_TIMEOUT", "--check-timeout", "1m"}},
 			want: `--probe-timeout: 1m0s must be less than --check-timeout (1m0s)`},
 		{name: "probe interval", env: kv{"PROBE_INTERVAL": "10"}, want: `PROBE_INTERVAL: "10" is not a duration (want e.g. 10s)`},
 		{name: "probe interval negative", env: kv{"PROBE_INTERVAL": "-10s"}, want: `PROBE_INTERVAL: "-10s" must be more than 0 (e.g. 10s)`},
@@ -113,11 +113,11 @@ func errorCases() []errorCase {
 			want: `PROBE_INSECURE_SKIP_VERIFY: "yes" is not a boolean (want true or false)`},
 		{name: "insecure not loopback", env: kv{"PROBE_INSECURE_SKIP_VERIFY": "true", "EXT_CLOUD_FAILOVER_LIST": "NAM=127.0.0.1:8443,EU=eu.example.com"},
 			want: `PROBE_INSECURE_SKIP_VERIFY: allowed only for loopback probe hosts (got "eu.example.com")`},
-		{name: "insecure flag not loopback", args: []string{"--probe-insecure-skip-verify"},
+		{name: "insecure flag not loopback", over: []Override{{"PROBE_INSECURE_SKIP_VERIFY", "--probe-insecure-skip-verify", "true"}},
 			want: `--probe-insecure-skip-verify: allowed only for loopback probe hosts (got "nam.example.com")`},
 		{name: "threshold", env: kv{"FAILOVER_THRESHOLD": "abc"}, want: `FAILOVER_THRESHOLD: "abc" is not a duration (want e.g. 4m)`},
 		{name: "threshold zero", env: kv{"FAILOVER_THRESHOLD": "0"}, want: `FAILOVER_THRESHOLD: "0" must be more than 0 (e.g. 4m)`},
-		{name: "threshold flag", args: []string{"--failover-threshold", "4 minutes"}, want: `--failover-threshold: "4 minutes" is not a duration (want e.g. 4m)`},
+		{name: "threshold flag", over: []Override{{"FAILOVER_THRESHOLD", "--failover-threshold", "4 minutes"}}, want: `--failover-threshold: "4 minutes" is not a duration (want e.g. 4m)`},
 		{name: "min interval", env: kv{"FAILOVER_MIN_INTERVAL": "10 m"}, want: `FAILOVER_MIN_INTERVAL: "10 m" is not a duration (want e.g. 10m)`},
 		{name: "min interval negative", env: kv{"FAILOVER_MIN_INTERVAL": "-1m"},
 			want: `FAILOVER_MIN_INTERVAL: "-1m" must not be negative (0 means no wait; e.g. 10m)`},
@@ -131,7 +131,7 @@ func errorCases() []errorCase {
 		{name: "env file root", env: kv{"ENV_FILE": "/"}, want: `ENV_FILE: "/" names no file (e.g. /opt/application/tmp/ext_cloud.env)`},
 		{name: "state file relative", env: kv{"STATE_FILE": "state.json"},
 			want: `STATE_FILE: "state.json" is not an absolute path (e.g. /opt/application/tmp/extcloud-failover.state.json)`},
-		{name: "state file flag charset", args: []string{"--state-file=/tmp/a;b"},
+		{name: "state file flag charset", over: []Override{{"STATE_FILE", "--state-file", "/tmp/a;b"}},
 			want: `--state-file: "/tmp/a;b": character ';' not allowed (want A-Z a-z 0-9 _ . / -)`},
 		{name: "state table", env: kv{"STATE_TABLE": "t"}, want: `STATE_TABLE: "t" is not a DynamoDB table name (want 3-255 of A-Z a-z 0-9 _ . -)`},
 		{name: "state key", env: kv{"STATE_KEY": "a/b"}, want: `STATE_KEY: "a/b": character '/' not allowed (want A-Z a-z 0-9 _ . : -)`},
@@ -167,7 +167,7 @@ func errorCases() []errorCase {
 		{name: "programs duplicate", env: kv{"SUPERVISOR_PROGRAMS": "app,app"}, want: `SUPERVISOR_PROGRAMS: entry 2 "app": duplicate`},
 		{name: "push concurrency", env: kv{"PUSH_CONCURRENCY": "many"}, want: `PUSH_CONCURRENCY: "many" is not a whole number (want 1-1000, e.g. 16)`},
 		{name: "push concurrency range", env: kv{"PUSH_CONCURRENCY": "1001"}, want: `PUSH_CONCURRENCY: 1001 is out of range (want 1-1000)`},
-		{name: "push concurrency zero flag", args: []string{"--push-concurrency=0"}, want: `--push-concurrency: 0 is out of range (want 1-1000)`},
+		{name: "push concurrency zero flag", over: []Override{{"PUSH_CONCURRENCY", "--push-concurrency", "0"}}, want: `--push-concurrency: 0 is out of range (want 1-1000)`},
 		{name: "ssm target", env: kv{"SSM_TARGETS": "web-1"},
 			want: `SSM_TARGETS: entry 1 "web-1": want tag:Key=Value or an instance ID (e.g. tag:Role=app or i-0123456789abcdef0)`},
 		{name: "ssm target short id", env: kv{"SSM_TARGETS": "i-123"},
@@ -211,11 +211,9 @@ func errorCases() []errorCase {
 			want: `DD_DOGSTATSD_URL: "unix://dsd.socket": want udp://host:port or unix:///path/to/dsd.socket`},
 		{name: "dd tags", env: kv{"DD_TAGS": "env:prod,team:a;b"}, want: `DD_TAGS: tag "team:a;b": character ';' not allowed (want A-Z a-z 0-9 _ . : / -)`},
 		{name: "dry run", env: kv{"DRY_RUN": "maybe"}, want: `DRY_RUN: "maybe" is not a boolean (want true or false)`},
-		{name: "dry run flag", args: []string{"--dry-run=maybe"}, want: `--dry-run: "maybe" is not a boolean (want true or false)`},
-		{name: "unknown flag", args: []string{"--nope"}, want: `--nope: unknown flag (--help lists the flags)`},
-		{name: "unknown hostile flag", args: []string{"--no\npe=1"}, want: `flags: unknown flag "-no\npe" (--help lists the flags)`},
-		{name: "flag needs value", args: []string{"--probe-timeout"}, want: `--probe-timeout: needs a value (e.g. --probe-timeout=VALUE)`},
-		{name: "bad flag syntax", args: []string{"---x"}, want: `flags: bad syntax "---x" (want --name=value)`},
+		{name: "dry run flag", over: []Override{{"DRY_RUN", "--dry-run", "maybe"}}, want: `--dry-run: "maybe" is not a boolean (want true or false)`},
+		{name: "override of an unknown variable", over: []Override{{"NO_SUCH_VARIABLE", "--no-such-variable", "1"}},
+			want: `--no-such-variable: sets unknown variable "NO_SUCH_VARIABLE"`},
 		{name: "value too long", env: kv{"DD_TAGS": big}, want: `DD_TAGS: 1048576 bytes (want at most 65536)`},
 		{name: "secret too long", env: kv{"DD_API_KEY": big}, want: `DD_API_KEY: 1048576 bytes (want at most 65536)`},
 		{name: "hostile newline region", env: kv{"EXT_CLOUD_FAILOVER_LIST": "NAM=a.example.com\nEU=b.example.com"},
@@ -238,7 +236,7 @@ func errorCases() []errorCase {
 		{name: "hostile semicolon region", env: kv{"EXT_CLOUD_FAILOVER_LIST": "NAM;X=a.example.com"},
 			want: `EXT_CLOUD_FAILOVER_LIST: entry 1: region "NAM;X" is not an upper-case name (want A-Z, 0-9 and _, starting with a letter, at most 16, e.g. EU)`},
 		{name: "hostile long entry", env: kv{"EXT_CLOUD_FAILOVER_LIST": big}, want: `EXT_CLOUD_FAILOVER_LIST: 1048576 bytes (want at most 65536)`},
-		{name: "hostile long region flag", args: []string{"--region=" + strings.Repeat("é", 100)},
+		{name: "hostile long region flag", over: []Override{{"EXT_CLOUD_REGION", "--region", strings.Repeat("é", 100)}},
 			want: `--region: unknown region "éééééééééééééééééééé"… (want NAM, EU or APAC)`},
 	}
 }

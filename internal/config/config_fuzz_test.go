@@ -32,7 +32,7 @@ func FuzzLoad(f *testing.F) {
 			"ENV_FILE":                    envFile,
 			"SSM_TARGETS":                 targets,
 		}
-		c, _, err := Load(nil, mapEnv(env), nil)
+		c, err := Load(mapEnv(env), nil)
 		if err != nil {
 			checkErrorLine(t, err)
 			return

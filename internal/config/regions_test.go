@@ -249,7 +249,7 @@ func checkValidate(t *testing.T, err error, want string) {
 
 func TestCloudOf(t *testing.T) {
 	t.Parallel()
-	cfg, _, err := Load(nil, func(k string) (string, bool) {
+	cfg, err := Load(func(k string) (string, bool) {
 		v, ok := map[string]string{"EXT_CLOUD_FAILOVER_LIST": "NAM=nam.example.com,EU=eu.example.com", "CONNECTION_KEEPALIVE_ORG_ID": "o", "CONNECTION_KEEPALIVE_TXN_ID": "t"}[k]
 		return v, ok
 	}, nil)

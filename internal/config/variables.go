@@ -38,7 +38,58 @@ func (v *variable) flagName() string {
 	return strings.ReplaceAll(strings.ToLower(v.env), "_", "-")
 }
 
-func (v *variable) isBool() bool { return v.meta == "" }
+// flags returns v's flags as written, with dashes: the aliases, then the
+// kebab-case name.
+func (v *variable) flags() []string {
+	names := make([]string, 0, 1+len(v.aliases))
+	for _, a := range v.aliases {
+		names = append(names, dashed(a))
+	}
+	return append(names, dashed(v.flagName()))
+}
+
+// byEnv returns the variable named env, or nil.
+func byEnv(env string) *variable {
+	for i := range variables {
+		if variables[i].env == env {
+			return &variables[i]
+		}
+	}
+	return nil
+}
+
+// Variable describes one setting to a command line: each variable has a
+// kebab-case flag of the same name, and some have aliases (-r, --region).
+type Variable struct {
+	Env   string   // environment variable, e.g. PROBE_TIMEOUT
+	Flags []string // flags as written, aliases first: -r, --region, --ext-cloud-region
+	Meta  string   // placeholder of the value in usage text; "" for a boolean
+	Help  string   // what it means
+	// Default is the value used when the variable is unset or empty, or ""
+	// when there is none.
+	Default string
+	// DefaultDoc describes the default in words when Default does not say
+	// it ("the first region of the list", "required on the host").
+	DefaultDoc string
+	// Secret values are never shown; prefer the environment to the flag.
+	Secret bool
+}
+
+// IsBool reports whether the variable is a boolean, which a flag sets
+// without a value (--dry-run).
+func (v Variable) IsBool() bool { return v.Meta == "" }
+
+// Variables returns every setting in the order they are validated and
+// documented, for a command line to build its flags from.
+func Variables() []Variable {
+	out := make([]Variable, len(variables))
+	for i := range variables {
+		v := &variables[i]
+		out[i] = Variable{Env: v.env, Flags: v.flags(), Meta: v.meta, Help: v.help, Default: v.def,
+			DefaultDoc: strings.ReplaceAll(v.docDef, "`", ""), Secret: v.secret}
+	}
+	return out
+}
 
 func durationVar(env, def, help string, zeroOK bool, dst func(*Config) *time.Duration) variable {
 	return variable{env: env, def: def, meta: "DURATION", help: help, parse: func(c *Config, s, field string) error {
