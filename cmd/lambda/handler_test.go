@@ -21,6 +21,7 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/ident"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/state"
@@ -552,7 +553,7 @@ func TestSSMConfig(t *testing.T) {
 	}
 	got := ssmConfig(cfg)
 	want := ssmpush.Config{
-		Targets:        []ssmpush.Target{{TagKey: "ExtCloudFailover", TagValue: "app"}, {InstanceID: "i-0123456789abcdef0"}},
+		Targets:        []ident.SSMTarget{{TagKey: "ExtCloudFailover", TagValue: "app"}, {InstanceID: "i-0123456789abcdef0"}},
 		EnvFile:        cfg.EnvFile,
 		Programs:       []string{"app", "web:*"},
 		MaxConcurrency: "10%",

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"extcloud-failover/internal/ident"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/state"
@@ -132,7 +133,7 @@ func newCrashRig(t *testing.T, storeKind, pusherKind string, dynamoEndpoint stri
 			crashInstance: {Dir: rg.dir, Env: []string{"SUPERVISORCTL=" + ctl}},
 		}})
 		rg.pusher = ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-			Targets: []ssmpush.Target{{InstanceID: crashInstance}}, EnvFile: rg.envFile, Programs: []string{"app"},
+			Targets: []ident.SSMTarget{{InstanceID: crashInstance}}, EnvFile: rg.envFile, Programs: []string{"app"},
 			PollInterval: 50 * time.Millisecond,
 		})
 	default:

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"extcloud-failover/internal/ident"
 	"reflect"
 	"strings"
 	"testing"
@@ -203,7 +204,7 @@ func TestEverySetting(t *testing.T) {
 		SupervisorPassword:      "s3cret",
 		SupervisorPrograms:      []string{"app", "web:*", "worker:w1"},
 		PushConcurrency:         4,
-		SSMTargets:              []SSMTarget{{TagKey: "Role", TagValue: "app"}, {InstanceID: "i-0123456789abcdef0"}, {InstanceID: "mi-0123456789abcdef0"}},
+		SSMTargets:              []ident.SSMTarget{{TagKey: "Role", TagValue: "app"}, {InstanceID: "i-0123456789abcdef0"}, {InstanceID: "mi-0123456789abcdef0"}},
 		SSMMaxConcurrency:       "10%",
 		SSMMaxErrors:            "0",
 		LatencyCheck:            "always",
@@ -348,6 +349,8 @@ func TestLoopbackInsecure(t *testing.T) {
 		{"NAM=https://127.0.0.1:8443/nam,EU=LOCALHOST", true},
 		{"NAM=127.0.0.1:8443,EU=10.0.0.1", false},
 		{"NAM=localhost.example.com", false},
+		{"NAM=[::1]:8443,EU=https://[::1]:9443/eu", true},
+		{"NAM=[::1]:8443,EU=[2001:db8::1]:8443", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.list, func(t *testing.T) {
@@ -433,5 +436,66 @@ func TestSecretValuesNeverShown(t *testing.T) {
 	}
 	if secrets != 2 {
 		t.Errorf("%d secret variables, want 2 (DD_API_KEY, SUPERVISOR_PASSWORD)", secrets)
+	}
+}
+
+// TestIPv6LoopbackCloud: a cloud may be [::1]:port (issue 11), it fills
+// the template with its brackets and counts as loopback.
+func TestIPv6LoopbackCloud(t *testing.T) {
+	t.Parallel()
+	env := validEnv()
+	env["EXT_CLOUD_FAILOVER_LIST"] = "NAM=[::1]:8443,EU=http://[::1]:8080/eu"
+	env["PROBE_INSECURE_SKIP_VERIFY"] = "true"
+	c, err := FromEnv(mapEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, want := range map[Region]string{
+		c.Regions[0]: "https://[::1]:8443/cloudlookup?orgId=org-1&txnId=txn-1",
+		c.Regions[1]: "http://[::1]:8080/eu/cloudlookup?orgId=org-1&txnId=txn-1",
+	} {
+		if got := c.ProbeURL(r); got != want {
+			t.Errorf("ProbeURL(%v) = %q, want %q", r, got, want)
+		}
+	}
+}
+
+// TestDatadogSite: DD_SITE is a host name or, for a proxy or a test server,
+// a base URL, which datadog-lambda-go posts to as <url>/api/v1.
+func TestDatadogSite(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ site, want string }{
+		{"datadoghq.eu", "datadoghq.eu"},
+		{"https://proxy.example.com:8443/", "https://proxy.example.com:8443"},
+		{"http://127.0.0.1:9000", "http://127.0.0.1:9000"},
+		{"http://[::1]:9000", "http://[::1]:9000"},
+	} {
+		env := validEnv()
+		env["DD_SITE"] = tt.site
+		c, err := FromEnv(mapEnv(env))
+		if err != nil || c.DDSite != tt.want {
+			t.Errorf("DD_SITE=%s: %v, DDSite %q; want %q", tt.site, err, c.DDSite, tt.want)
+		}
+	}
+	// On the host the logs intake is derived from a site name, so a base
+	// URL needs DD_LOGS_INTAKE_URL when logs are sent.
+	env := validEnv()
+	env["DD_SITE"] = "https://proxy.example.com:8443"
+	env["DD_API_KEY"] = "0123456789abcdef"
+	env["SUPERVISOR_PROGRAMS"] = "app"
+	c, err := FromEnv(mapEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "DD_SITE: a base URL is for Lambda only (on the host set DD_LOGS_INTAKE_URL, e.g. https://logs-proxy.example.com/api/v2/logs)"
+	if err := c.ValidateHost(); err == nil || err.Error() != want {
+		t.Errorf("ValidateHost = %v, want %q", err, want)
+	}
+	c.DDLogsIntakeURL = "https://logs-proxy.example.com/api/v2/logs"
+	if err := c.ValidateHost(); err != nil {
+		t.Errorf("ValidateHost with an intake URL = %v", err)
+	}
+	if err := c.ValidateLambda(); err == nil || !strings.HasPrefix(err.Error(), "STATE_TABLE: ") {
+		t.Errorf("ValidateLambda = %v, want only STATE_TABLE missing", err)
 	}
 }

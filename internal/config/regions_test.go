@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"extcloud-failover/internal/ident"
 	"net/url"
 	"reflect"
 	"slices"
@@ -226,7 +227,7 @@ func TestValidateLambda(t *testing.T) {
 			checkValidate(t, c.ValidateLambda(), tc.want)
 		})
 	}
-	c := &Config{StateTable: "state", SSMTargets: []SSMTarget{{InstanceID: "i-01234567"}}, EnvFile: DefaultEnvFile}
+	c := &Config{StateTable: "state", SSMTargets: []ident.SSMTarget{{InstanceID: "i-01234567"}}, EnvFile: DefaultEnvFile}
 	checkValidate(t, c.ValidateLambda(), "STATE_KEY: required for Lambda (e.g. extcloud-failover)")
 	c.StateKey, c.EnvFile = "k", ""
 	checkValidate(t, c.ValidateLambda(), "ENV_FILE: required for Lambda: the path on the hosts (e.g. /opt/application/tmp/ext_cloud.env)")
