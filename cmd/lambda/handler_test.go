@@ -215,7 +215,7 @@ func (p *fakePusher) Push(_ context.Context, t remote.Target, _ []string) (remot
 }
 
 // testApp is an app as newApp builds it, with fakes for AWS and the cloud.
-func testApp(t *testing.T, store check.Store, prober check.RegionProber, pusher check.Pusher) (*app, *syncBuffer) {
+func testApp(t *testing.T, store state.Store, prober check.RegionProber, pusher check.Pusher) (*app, *syncBuffer) {
 	t.Helper()
 	out := &syncBuffer{}
 	a := &app{
