@@ -14,8 +14,6 @@ import (
 // logLines parses the JSON lines w logged, by message.
 func (w *world) logLines() map[string][]map[string]any {
 	w.t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	out := map[string][]map[string]any{}
 	sc := bufio.NewScanner(strings.NewReader(w.logs.String()))
 	for sc.Scan() {
