@@ -56,10 +56,9 @@ func (r *runner) observe(ctx context.Context, s state.State) observed {
 	}
 	g := r.d.Guard.Check(ctx)
 	if g.Latency > 0 {
-		ms := float64(g.Latency) / float64(time.Millisecond)
-		r.d.Metrics.Gauge("extcloud.latency.ms", ms)
+		r.d.Metrics.Gauge("extcloud.latency.ms", ms(g.Latency))
 		if always {
-			seen.latency = &latencyFigure{ms: ms, at: r.now()}
+			seen.latency = &latencyFigure{ms: ms(g.Latency), at: r.now()}
 		}
 	}
 	if seen.probe.Healthy || g.OK {
