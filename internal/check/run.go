@@ -173,6 +173,9 @@ func (r *runner) startFromHosts(ctx context.Context, s state.State) (state.State
 	return s, true
 }
 
+// check is Run's body: load, repair a pending push, observe, decide, report
+// the event and commit the decision. It returns what it observed for the
+// summary line.
 func (r *runner) check(ctx context.Context) (Result, observed, error) {
 	r.setDeadline(ctx)
 	s, fromHosts, err := r.load(ctx)
@@ -303,7 +306,8 @@ func (r *runner) fault(ctx context.Context, p FaultPoint) error {
 	return r.d.Fault(ctx, p)
 }
 
-// force is Failover's body.
+// force is Failover's body; it returns the target's probe for the
+// summary line.
 func (r *runner) force(ctx context.Context, to string) (Result, observed, error) {
 	r.setDeadline(ctx)
 	s, _, err := r.load(ctx)
