@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -131,15 +132,19 @@ func printSimulation(w io.Writer, cfg *config.Config, tl check.Timeline, sum che
 	}
 }
 
-func (a *app) simulate(context.Context) int {
-	f := a.sim
-	f.json = a.json
-	return runSimulate(a.cfg, f, os.Stdin, a.stdout, a.stderr)
-}
-
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// simulateCommand is simulate's own flags and its body.
+func simulateCommand(fs *flag.FlagSet) body {
+	var f simulateFlags
+	fs.StringVar(&f.timeline, "timeline", "", "CSV timeline: seconds,NAM,EU,APAC with up, down or dark")
+	fs.StringVar(&f.log, "log", "", "the checker's JSON log to replay (- for stdin)")
+	fs.BoolVar(&f.json, "json", false, "print the summary as one JSON document")
+	fs.StringVar(&f.svg, "svg", "", "also draw the timeline to this SVG file")
+	return func(_ context.Context, a *app) int { return runSimulate(a.cfg, f, os.Stdin, a.stdout, a.stderr) }
 }

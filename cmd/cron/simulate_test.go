@@ -18,13 +18,14 @@ import (
 	"extcloud-failover/internal/check"
 )
 
-// simEnv is a configuration simulate accepts: the list and the ids the
-// probe URL needs, nothing of the host.
+// simEnv is a configuration simulate accepts: the list, the ids the probe
+// URL needs and the programs every host command needs.
 var simEnv = []string{
 	"PATH=" + os.Getenv("PATH"),
 	"EXT_CLOUD_FAILOVER_LIST=NAM=nam.example.com,EU=eu.example.com,APAC=apac.example.com",
 	"CONNECTION_KEEPALIVE_ORG_ID=org-1",
 	"CONNECTION_KEEPALIVE_TXN_ID=txn-1",
+	"SUPERVISOR_PROGRAMS=app",
 }
 
 // simulate runs the built binary's simulate command.
@@ -176,7 +177,7 @@ func TestSimulateBadInput(t *testing.T) {
 		{"bad cell", []string{"--timeline", bad}, "extcloud-failover: --timeline " + bad + `: line 3: EU is "sideways" (want up, down or dark)` + "\n"},
 		{"missing file", []string{"--timeline", filepath.Join(dir, "none.csv")}, "extcloud-failover: --timeline: open " + filepath.Join(dir, "none.csv") + ": no such file or directory\n"},
 		{"empty log", []string{"--log", "-"}, "extcloud-failover: --log -: no \"check complete\" line with a regions field\n"},
-		{"flag of another command", []string{"--to", "EU", "--timeline", bad}, "extcloud-failover: --to: required with failover, and only with failover (e.g. failover --to EU)\n"},
+		{"flag of another command", []string{"--to", "EU", "--timeline", bad}, "extcloud-failover: simulate: flag provided but not defined: -to (extcloud-failover simulate --help lists its flags)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

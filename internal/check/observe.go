@@ -1,6 +1,6 @@
 // This file holds observing: probing every region at once, the
-// local-network guard and its differential verdict, and the per-region
-// results the summary line carries.
+// local-network guard and its differential verdict, and the probe of a
+// forced failover's target. Each returns what it saw as an observed value.
 
 package check
 
@@ -16,6 +16,21 @@ import (
 	"extcloud-failover/internal/state"
 )
 
+// observed is what one invocation saw: the Observation Decide takes and the
+// figures the report logs.
+type observed struct {
+	obs Observation
+	// probe is the probe the summary reports: the active region's, or a
+	// forced failover's target's.
+	probe probe.Result
+	// probes are every region's probes, in list order; the summary line's
+	// `regions` field.
+	probes []probe.Result
+	// latency is the guard's figure to store (LATENCY_CHECK=always, when
+	// due); nil otherwise.
+	latency *latencyFigure
+}
+
 type latencyFigure struct {
 	ms float64
 	at time.Time
@@ -30,56 +45,53 @@ type RegionReport struct {
 }
 
 // observe probes every region at once and, when the active one fails and
-// no other answers, tells our own network's failure from the region's. It
-// returns the observation and whether the active region was healthy.
-func (r *runner) observe(ctx context.Context, s state.State) (Observation, bool) {
-	results := r.probeAll(ctx, s.ActiveRegion)
-	obs := Observation{Regions: make([]RegionResult, 0, len(results))}
-	var active probe.Result
+// no other answers, tells our own network's failure from the region's.
+func (r *runner) observe(ctx context.Context, s state.State) observed {
+	seen := observed{probes: r.probeAll(ctx, s.ActiveRegion)}
+	seen.obs.Regions = make([]RegionResult, 0, len(seen.probes))
 	othersUp := false
-	for _, pr := range results {
+	for _, pr := range seen.probes {
 		cloud, _ := r.cfg.Cloud(pr.Region)
-		obs.Regions = append(obs.Regions, RegionResult{Region: pr.Region, Cloud: cloud, Healthy: pr.Healthy})
+		seen.obs.Regions = append(seen.obs.Regions, RegionResult{Region: pr.Region, Cloud: cloud, Healthy: pr.Healthy})
 		switch {
 		case pr.Region == s.ActiveRegion:
-			active = pr
+			seen.probe = pr
 		case pr.Healthy:
 			othersUp = true
 		}
 	}
-	r.recordProbe(active)
+	r.probeMetrics(seen.probe)
 
 	mode := r.cfg.LatencyCheck
 	always := mode == config.LatencyAlways && r.now().Sub(s.LatencyAt) >= r.cfg.LatencyInterval
-	if r.d.Guard == nil || mode == config.LatencyOff || (active.Healthy && !always) {
-		return obs, active.Healthy
+	if r.d.Guard == nil || mode == config.LatencyOff || (seen.probe.Healthy && !always) {
+		return seen
 	}
 	g := r.d.Guard.Check(ctx)
 	if g.Latency > 0 {
-		ms := float64(g.Latency) / float64(time.Millisecond)
-		r.d.Metrics.Gauge("extcloud.latency.ms", ms)
+		r.d.Metrics.Gauge("extcloud.latency.ms", ms(g.Latency))
 		if always {
-			r.latency = &latencyFigure{ms: ms, at: r.now()}
+			seen.latency = &latencyFigure{ms: ms(g.Latency), at: r.now()}
 		}
 	}
-	if active.Healthy || g.OK {
-		return obs, active.Healthy
+	if seen.probe.Healthy || g.OK {
+		return seen
 	}
 	// Our network looks down. If other regions answer, the outage is real
 	// whatever the guard says (a differential verdict).
 	if othersUp {
 		r.log.Warn("local-network guard failed but other regions answer: outage is real", "error", errString(g.Err))
-		return obs, false
+		return seen
 	}
 	r.log.Warn("local network unavailable: outage clock not advanced", "error", errString(g.Err), "action", string(ActionInconclusive))
-	obs.Inconclusive = true
-	return obs, false
+	seen.obs.Inconclusive = true
+	return seen
 }
 
 // probeAll probes every region of the list at once, within ctx: the active
 // one through CLOUDLOOKUP_URL, the others through the pre-flight URL. An
 // active region missing from the list counts as down. The results keep the
-// list's order and are kept for the summary line.
+// list's order.
 func (r *runner) probeAll(ctx context.Context, active string) []probe.Result {
 	regions := r.cfg.Regions
 	out := make([]probe.Result, len(regions), len(regions)+1)
@@ -95,20 +107,28 @@ func (r *runner) probeAll(ctx context.Context, active string) []probe.Result {
 	if _, ok := r.cfg.Cloud(active); !ok {
 		out = append(out, probe.Result{Region: active, Err: fmt.Errorf("active region %q is not in EXT_CLOUD_FAILOVER_LIST: counted as down until a failover (or failover --to) moves to a listed region", active)})
 	}
-	r.probes = out
 	return out
 }
 
-func (r *runner) recordProbe(pr probe.Result) {
-	r.probeMS = ms(pr.Duration)
-	r.status = pr.Status
-	r.probeErr = pr.Err
-	status := "ok"
-	if !pr.Healthy {
-		status = "fail"
+// regionReports returns every probed region's result for the summary
+// line and the Result; empty (never nil, so the field is always there)
+// when nothing was probed.
+func (seen observed) regionReports() map[string]RegionReport {
+	out := make(map[string]RegionReport, len(seen.probes))
+	for _, pr := range seen.probes {
+		out[pr.Region] = RegionReport{Healthy: pr.Healthy, Status: pr.Status, MS: ms(pr.Duration)}
 	}
-	r.d.Metrics.Gauge("extcloud.probe.latency", r.probeMS, "region:"+pr.Region, "status:"+status)
+	return out
 }
 
-// ms is d in milliseconds, the unit of the log's probe figures.
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+// probeTarget probes a forced failover's target. A failed pre-flight is
+// logged and does not stop the failover.
+func (r *runner) probeTarget(ctx context.Context, target config.Region) observed {
+	seen := observed{probe: r.d.Prober.Probe(ctx, target)}
+	r.probeMetrics(seen.probe)
+	seen.probes = []probe.Result{seen.probe}
+	if !seen.probe.Healthy {
+		r.log.Warn("forced failover target failed its pre-flight; switching anyway", append([]any{"region", target.Name, "error", errString(seen.probe.Err)}, phaseAttrs(seen.probe)...)...)
+	}
+	return seen
+}

@@ -13,11 +13,9 @@ import (
 	"extcloud-failover/internal/testenv"
 )
 
-// logLines returns the JSON log lines written so far.
-func (w *world) logLines() []map[string]any {
+// allLines returns the JSON log lines written so far, in order.
+func (w *world) allLines() []map[string]any {
 	w.t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	var out []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(w.logs.String()), "\n") {
 		if l == "" {
@@ -35,7 +33,7 @@ func (w *world) logLines() []map[string]any {
 // linesWith returns the log lines whose message starts with prefix.
 func (w *world) linesWith(prefix string) []map[string]any {
 	var out []map[string]any
-	for _, l := range w.logLines() {
+	for _, l := range w.allLines() {
 		if msg, _ := l["msg"].(string); strings.HasPrefix(msg, prefix) {
 			out = append(out, l)
 		}
@@ -175,7 +173,7 @@ func TestRunLostSwapLogsNoFailover(t *testing.T) {
 
 // racingStore lets another writer in just before the first Swap.
 type racingStore struct {
-	Store
+	state.Store
 	raced bool
 }
 

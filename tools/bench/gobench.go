@@ -68,7 +68,7 @@ func nsString(ns float64) string {
 func (b *bench) goBenchmarks(ctx context.Context) error {
 	pkgs := []struct{ pkg, regex string }{
 		{"./internal/check", "^Benchmark(Decide|SimulateDay)"},
-		{"./internal/config", "^BenchmarkLoad"},
+		{"./cmd/cron", "^BenchmarkLoad"},
 		{"./internal/remote", "^BenchmarkRender"},
 		{"./internal/state", "^Benchmark(FileStore|AtomicWrite|ReadFile)"},
 	}
@@ -103,7 +103,7 @@ func (b *bench) goBenchmarks(ctx context.Context) error {
 		{"BenchmarkDecideHealthy", "BenchmarkDecideBaselineCopy", "check.Decide, healthy and nothing to change", "copying the state into a Decision (the least Decide can do)", "./internal/check", true, 0},
 		{"BenchmarkDecideOutage", "BenchmarkDecideBaselineCopy", "check.Decide, failing below the threshold", "copying the state into a Decision", "./internal/check", false, 0},
 		{"BenchmarkSimulateDay", "BenchmarkSimulateDayBaseline", "check.Simulate of a day of 10 s rows (8640, 20 % random failures per region)", "8640 healthy Decide calls", "./internal/check", false, 0.1e9},
-		{"BenchmarkLoad", "BenchmarkLoadBaselineFlags", "config.Load: defaults, environment, flags, validation (typical host setup)", "flag.FlagSet with the same flags parsing the same arguments, no validation", "./internal/config", false, 0},
+		{"BenchmarkLoad", "BenchmarkLoadBaselineFlags", "the check command line and config.Load: defaults, environment, flags, validation (typical host setup)", "flag.FlagSet with the same flags parsing the same arguments, no validation", "./cmd/cron", false, 0},
 		{"BenchmarkRender", "BenchmarkRenderBaselineSprintf", "remote.Render of ext_cloud.env", "fmt.Sprintf of the same three lines", "./internal/remote", false, 0},
 		{"BenchmarkFileStoreSwap", "BenchmarkAtomicWriteBaseline", "state.FileStore.Swap", "renameio.WriteFile of the same bytes", "./internal/state", false, 0},
 		{"BenchmarkFileStoreLoad", "BenchmarkReadFileBaseline", "state.FileStore.Load", "os.ReadFile of the same bytes", "./internal/state", false, 0},
