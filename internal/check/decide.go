@@ -141,7 +141,7 @@ func Decide(s state.State, obs Observation, now time.Time, p Policy) Decision {
 		d.Action = ActionInconclusive
 		d.Reason = "local network unavailable"
 		if o := d.State.OutageStartedAt; !o.IsZero() {
-			d.Outage = now.Sub(o)
+			d.Outage = max(now.Sub(o), 0)
 		}
 		return d
 	}
@@ -159,6 +159,7 @@ func Decide(s state.State, obs Observation, now time.Time, p Policy) Decision {
 	} else {
 		decideFailing(&d, before, obs, now, p)
 	}
+	d.Outage = max(d.Outage, 0) // a clock stepped back makes no negative outage
 	return d
 }
 

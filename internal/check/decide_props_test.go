@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -340,6 +341,60 @@ func TestClaimFutureBlocksAtMostHorizon(t *testing.T) {
 		}
 		if ok && c.Pending.ClaimedUntil.After(t0.Add(horizon)) {
 			t.Fatalf("claim taken until %v, beyond now + %v", c.Pending.ClaimedUntil, horizon)
+		}
+	})
+}
+
+// TestDecideClockSteps lets the clock jump back and forth (NTP steps,
+// checkers with different clocks sharing one state) and checks what must
+// hold whatever the clock does: no stored time ends up further than MaxSkew
+// ahead, an outage is never negative, a switch goes to a region healthy
+// now, past the threshold by the engine's own clock, one generation at a
+// time.
+func TestDecideClockSteps(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p := drawPolicy(t)
+		s := state.State{ActiveRegion: "NAM"}
+		now := t0
+		for range rapid.IntRange(1, 300).Draw(t, "steps") {
+			now = now.Add(time.Duration(rapid.IntRange(-600, 600).Draw(t, "step_s")) * time.Second)
+			var obs Observation
+			for _, r := range testRegions {
+				obs.Regions = append(obs.Regions, RegionResult{Region: r, Cloud: r, Healthy: rapid.Bool().Draw(t, "up_"+r)})
+			}
+			d := Decide(s, obs, now, p)
+			if d.Outage < 0 {
+				t.Fatalf("outage %v", d.Outage)
+			}
+			limit := now.Add(p.MaxSkew)
+			ns := d.State
+			times := map[string]time.Time{"outage_started_at": ns.OutageStartedAt, "last_probe_at": ns.LastProbeAt, "last_failover_at": ns.LastFailoverAt}
+			for name, h := range ns.Regions {
+				times["regions."+name+".since"] = h.Since
+			}
+			for i, e := range ns.History {
+				times[fmt.Sprintf("history[%d].at", i)] = e.At
+			}
+			for name, at := range times {
+				if at.After(limit) {
+					t.Fatalf("%s = %v after Decide at %v: more than MaxSkew ahead", name, at, now)
+				}
+			}
+			if switches(d.Action) {
+				target, _ := obs.result(d.To)
+				if !target.Healthy || d.State.Generation != s.Generation+1 {
+					t.Fatalf("%s to %s (healthy %v), generation %d -> %d", d.Action, d.To, target.Healthy, s.Generation, d.State.Generation)
+				}
+				if d.Action == ActionFailover && d.Outage < p.Threshold {
+					t.Fatalf("failover after %v, threshold %v", d.Outage, p.Threshold)
+				}
+			} else if d.State.Generation != s.Generation {
+				t.Fatalf("%s changed the generation", d.Action)
+			}
+			if d.Write {
+				s = d.State
+				s.Pending = nil
+			}
 		}
 	})
 }
