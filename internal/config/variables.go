@@ -173,7 +173,7 @@ var variables = []variable{
 			return checkTemplate(field, s)
 		}},
 	durationVar("PROBE_TIMEOUT", "5s", "deadline of one probe; less than CHECK_TIMEOUT", false, func(c *Config) *time.Duration { return &c.ProbeTimeout }),
-	durationVar("PROBE_INTERVAL", "10s", "how often the checker runs, which the outage clock assumes", false, func(c *Config) *time.Duration { return &c.ProbeInterval }),
+	durationVar("PROBE_INTERVAL", "10s", "how often the checker runs; OUTAGE_MAX_GAP is at least this, and simulate reports longer spacing as a gap", false, func(c *Config) *time.Duration { return &c.ProbeInterval }),
 	{env: "PROBE_EXPECT", meta: "TEXT", docDef: "empty (any 2xx is healthy)",
 		help: "text a healthy answer's body contains within its first 64 KiB",
 		parse: func(c *Config, s, field string) error {
