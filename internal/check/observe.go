@@ -89,16 +89,24 @@ func (r *runner) observe(ctx context.Context, s state.State) observed {
 }
 
 // probeAll probes every region of the list at once, within ctx: the active
-// one through CLOUDLOOKUP_URL, the others through the pre-flight URL. An
-// active region missing from the list counts as down. The results keep the
-// list's order.
+// one through Deps.Prober (CLOUDLOOKUP_URL), the others through
+// Deps.Preflight (the pre-flight URL). An active region missing from the
+// list counts as down. The results keep the list's order.
 func (r *runner) probeAll(ctx context.Context, active string) []probe.Result {
 	regions := r.cfg.Regions
+	preflight := r.d.Preflight
+	if preflight == nil {
+		preflight = r.d.Prober
+	}
 	out := make([]probe.Result, len(regions), len(regions)+1)
 	var g errgroup.Group
 	for i, reg := range regions {
 		g.Go(func() error {
-			out[i] = r.d.Prober.Probe(ctx, reg)
+			p := preflight
+			if reg.Name == active {
+				p = r.d.Prober
+			}
+			out[i] = p.Probe(ctx, reg)
 			out[i].Region = reg.Name
 			return nil
 		})

@@ -30,13 +30,16 @@ const (
 // Deps are the parts one invocation talks to. Store, Pusher and Prober are
 // required; the rest may be nil.
 type Deps struct {
-	Store   state.Store
-	Pusher  Pusher
-	Prober  RegionProber
-	Guard   Guard   // nil: no local-network guard
-	Metrics Metrics // nil: no metrics
-	Log     *slog.Logger
-	Now     func() time.Time
+	Store  state.Store
+	Pusher Pusher
+	Prober RegionProber
+	// Preflight probes the regions that are not active, every invocation;
+	// nil means Prober (the pre-flight URL is then CLOUDLOOKUP_URL).
+	Preflight RegionProber
+	Guard     Guard   // nil: no local-network guard
+	Metrics   Metrics // nil: no metrics
+	Log       *slog.Logger
+	Now       func() time.Time
 	// Recover returns the region and generation the hosts run (read from
 	// ext_cloud.env): the starting point when there is no usable state, and
 	// the truth adopted when the hosts refuse a push as stale. nil means the
