@@ -271,7 +271,7 @@ func (r *runner) force(ctx context.Context, to string) (Result, error) {
 	if err != nil {
 		return r.result(s, ActionNone), err
 	}
-	cloud, err := r.cfg.CloudOf("failover", to)
+	cloud, err := r.cfg.CheckRegion("failover", to)
 	if err != nil {
 		return r.result(s, ActionNone), err
 	}
