@@ -187,7 +187,7 @@ func TestAWSFaults(t *testing.T) {
 
 			key := t.Name()
 			direct := dynamo.NewStore(fastDynamo(dynalite), crashTable, key)
-			var store Store = direct
+			var store state.Store = direct
 			if tt.front != nil {
 				store = dynamo.NewStore(fastDynamo(newDynamoFront(t, dynalite, tt.front).url), crashTable, key)
 			}

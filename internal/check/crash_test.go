@@ -63,7 +63,7 @@ type crashRig struct {
 	dir      string
 	env      map[string]string
 	now      time.Time
-	store    Store
+	store    state.Store
 	pusher   Pusher
 	envFile  string
 	sv       *testenv.Supervisord
@@ -218,7 +218,7 @@ func (rg *crashRig) verify(when string) state.State {
 
 // crashingStore fails the Swap that records a push once armed.
 type crashingStore struct {
-	Store
+	state.Store
 	armed   atomic.Bool
 	applied bool // the write reaches the store before the crash
 	cancel  context.CancelFunc
