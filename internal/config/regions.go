@@ -41,17 +41,17 @@ func (c *Config) CloudOf(field, region string) (string, error) {
 }
 
 // FailoverOrder returns the failover candidates when active is down: the
-// list rotated to start just after active, without active. An active region
-// that is not in the list gives the whole list in preference order.
+// list in preference order without active, as the Python handler chose
+// (NAM,EU,APAC with EU active: NAM, then APAC). An active region that is not
+// in the list gives the whole list.
 func (c *Config) FailoverOrder(active string) []Region {
-	for i, r := range c.Regions {
-		if r.Name == active {
-			out := make([]Region, 0, len(c.Regions)-1)
-			out = append(out, c.Regions[i+1:]...)
-			return append(out, c.Regions[:i]...)
+	out := make([]Region, 0, len(c.Regions))
+	for _, r := range c.Regions {
+		if r.Name != active {
+			out = append(out, r)
 		}
 	}
-	return append([]Region(nil), c.Regions...)
+	return out
 }
 
 // ProbeURL fills CLOUDLOOKUP_URL for r. {region}, {org_id} and {txn_id} are
