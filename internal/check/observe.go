@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/state"
 )
 
@@ -24,9 +25,9 @@ type latencyFigure struct {
 // when it had to probe them for the differential verdict.
 func (r *runner) observe(ctx context.Context, s state.State) (Observation, []Candidate) {
 	region, ok := r.cfg.Cloud(s.ActiveRegion)
-	var pr ProbeResult
+	var pr probe.Result
 	if !ok {
-		pr = ProbeResult{Region: s.ActiveRegion, Err: fmt.Errorf("active region %q is not in EXT_CLOUD_FAILOVER_LIST: counted as down until a failover (or failover --to) moves to a listed region", s.ActiveRegion)}
+		pr = probe.Result{Region: s.ActiveRegion, Err: fmt.Errorf("active region %q is not in EXT_CLOUD_FAILOVER_LIST: counted as down until a failover (or failover --to) moves to a listed region", s.ActiveRegion)}
 	} else {
 		pr = r.d.Prober.Probe(ctx, config.Region{Name: s.ActiveRegion, Cloud: region})
 	}
@@ -63,7 +64,7 @@ func (r *runner) observe(ctx context.Context, s state.State) (Observation, []Can
 	return obs, nil
 }
 
-func (r *runner) recordProbe(pr ProbeResult) {
+func (r *runner) recordProbe(pr probe.Result) {
 	r.probeMS = float64(pr.Duration) / float64(time.Millisecond)
 	r.status = pr.Status
 	r.probeErr = pr.Err
