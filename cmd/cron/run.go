@@ -154,7 +154,8 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 
 	pusher, err := remote.NewSupervisor(remote.SupervisorConfig{
 		URLs: cfg.SupervisorURLs, Username: cfg.SupervisorUsername, Password: cfg.SupervisorPassword,
-		Programs: cfg.SupervisorPrograms, EnvFile: cfg.EnvFile, Concurrency: cfg.PushConcurrency,
+		Programs: cfg.SupervisorPrograms, EnvFile: cfg.EnvFile, Format: remote.EnvFormat(cfg.EnvFileFormat),
+		Concurrency: cfg.PushConcurrency,
 	})
 	if err != nil {
 		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
@@ -163,6 +164,7 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 	deps := check.Deps{
 		Store:   state.NewFileStore(cfg.StateFile),
 		Pusher:  pusher,
+		Env:     pusher,
 		Prober:  probe.New(cfg),
 		Guard:   probe.GuardFor(cfg),
 		Metrics: metrics,

@@ -41,6 +41,13 @@ type Deps struct {
 	// the truth adopted when the hosts refuse a push as stale. nil means the
 	// primary, and a stale refusal is only logged.
 	Recover func(ctx context.Context) (region string, generation int64, err error)
+	// Env reads the local hosts' env file on every invocation so that it is
+	// converged with the state (the host path); nil on Lambda. See converge.
+	Env EnvInspector
+	// SeedFleet, without Env, makes the first invocation that finds no state
+	// record the primary as active and push generation 0 to every host once
+	// (Lambda: the fleet's files cannot be read on every run).
+	SeedFleet bool
 	// Fault, when set, is called at each FaultPoint; a non-nil error stops the
 	// invocation there as a crash would. Tests only.
 	Fault func(ctx context.Context, p FaultPoint) error
@@ -177,17 +184,20 @@ func (r *runner) check(ctx context.Context) (Result, error) {
 		return r.result(s, ActionNone), err
 	}
 
-	// A pending push whose claim has expired is repaired first.
+	// A pending push whose claim has expired is repaired first; without one,
+	// the hosts' env file is made to say what the state says.
 	var pushErr error
 	pushed := false
 	if s.Pending != nil {
 		s, pushed, pushErr = r.repush(ctx, s)
-		if errors.Is(pushErr, state.ErrConflict) {
-			return r.lost(ctx, "pending push claimed by another invocation")
-		}
-		if pushErr != nil && !errors.Is(pushErr, ErrPushIncomplete) {
-			return r.result(s, ActionPendingPush), pushErr
-		}
+	} else {
+		s, pushed, pushErr = r.converge(ctx, s)
+	}
+	if errors.Is(pushErr, state.ErrConflict) {
+		return r.lost(ctx, "pending push claimed by another invocation")
+	}
+	if pushErr != nil && !errors.Is(pushErr, ErrPushIncomplete) && !errors.Is(pushErr, ErrEnvFile) {
+		return r.result(s, ActionPendingPush), pushErr
 	}
 
 	active := s.ActiveRegion

@@ -179,6 +179,7 @@ func errorCases() []errorCase {
 		{name: "ssm max concurrency", env: kv{"SSM_MAX_CONCURRENCY": "0"}, want: `SSM_MAX_CONCURRENCY: "0" is not a count or percentage (want e.g. 50 or 10%)`},
 		{name: "ssm max errors", env: kv{"SSM_MAX_ERRORS": "101%"}, want: `SSM_MAX_ERRORS: "101%" is not a count or percentage (want e.g. 0, 5 or 100%)`},
 		{name: "latency check", env: kv{"LATENCY_CHECK": "sometimes"}, want: `LATENCY_CHECK: "sometimes" is not a mode (want off, on-failure or always)`},
+		{name: "env file format", env: kv{"ENV_FILE_FORMAT": "yaml"}, want: `ENV_FILE_FORMAT: "yaml" is not a format (want shell or plain)`},
 		{name: "latency server", env: kv{"LATENCY_SERVER": "speedtest.example.com"},
 			want: `LATENCY_SERVER: "speedtest.example.com": want an http:// or https:// URL with a host (e.g. http://speedtest.example.com:8080)`},
 		{name: "latency server space", env: kv{"LATENCY_SERVER": "http://a b"},

@@ -19,6 +19,12 @@ const (
 	LatencyAlways    = "always"
 )
 
+// Env file formats for ENV_FILE_FORMAT (remote.EnvShell and remote.EnvPlain).
+const (
+	EnvFormatShell = "shell"
+	EnvFormatPlain = "plain"
+)
+
 // Config is the whole configuration of one invocation. Fields are documented
 // by the environment variable that sets them; each has a kebab-case flag of
 // the same name that overrides it.
@@ -44,6 +50,7 @@ type Config struct {
 	StateKey   string // STATE_KEY, default "extcloud-failover"
 
 	EnvFile            string   // ENV_FILE, default /opt/application/tmp/ext_cloud.env
+	EnvFileFormat      string   // ENV_FILE_FORMAT shell|plain, default shell
 	SupervisorURLs     []string // SUPERVISOR_URL, comma-separated; default unix:///var/run/supervisor.sock
 	SupervisorUsername string   // SUPERVISOR_USERNAME
 	SupervisorPassword string   // SUPERVISOR_PASSWORD (secret)

@@ -124,6 +124,16 @@ var variables = []variable{
 			c.EnvFile, err = parsePath(field, s, DefaultEnvFile)
 			return err
 		}},
+	{env: "ENV_FILE_FORMAT", def: EnvFormatShell, meta: "FORMAT",
+		help: "how ENV_FILE is written: shell (export KEY=VALUE lines, which start scripts source) or plain (KEY=VALUE, for systemd EnvironmentFile= and docker --env-file); both are read",
+		parse: func(c *Config, s, field string) error {
+			switch s {
+			case EnvFormatShell, EnvFormatPlain:
+				c.EnvFileFormat = s
+				return nil
+			}
+			return errorf(field, "%s is not a format (want shell or plain)", quote(s))
+		}},
 	{env: "STATE_FILE", meta: "PATH", docDef: "`" + StateFileName + "` next to ENV_FILE",
 		help: "host state file (absolute; A-Z a-z 0-9 _ . / -)",
 		parse: func(c *Config, s, field string) (err error) {

@@ -299,6 +299,21 @@ func WriteEnvFile(path string, t Target) (changed bool, err error) {
 // Write is not safe for concurrent use on the same path; callers serialise
 // pushes (the state's compare-and-swap does).
 func (f EnvFormat) Write(path string, t Target) (EnvWrite, error) {
+	return f.write(path, t, true)
+}
+
+// Inspect is Write for the check that runs on every invocation: it finds
+// what Write would do, but writes only a file that already means t
+// (EnvReformatted, no restart needed). For a missing or different file it
+// returns EnvCreated or EnvReplaced (with Was) and leaves the file alone, so
+// that the caller can record its intent before the push that writes it and
+// restarts the programs. A file holding exactly the content costs one read.
+// Anything but a regular file (a FIFO, a device) is an error, never read.
+func (f EnvFormat) Inspect(path string, t Target) (EnvWrite, error) {
+	return f.write(path, t, false)
+}
+
+func (f EnvFormat) write(path string, t Target, all bool) (EnvWrite, error) {
 	if err := ValidateTarget(t); err != nil {
 		return EnvWrite{}, fmt.Errorf("write env file %s: %w", path, err)
 	}
@@ -310,6 +325,9 @@ func (f EnvFormat) Write(path string, t Target) (EnvWrite, error) {
 	switch {
 	case err == nil && fi.IsDir():
 		return EnvWrite{}, fmt.Errorf("write env file %s: is a directory (ENV_FILE must name a file: remove the directory or change ENV_FILE)", path)
+	case err == nil && !all && !fi.Mode().IsRegular():
+		// The check of every invocation must not block on a FIFO or device.
+		return EnvWrite{}, fmt.Errorf("read env file %s: not a regular file (%s; ENV_FILE must name a file)", path, fi.Mode().Type())
 	case err == nil:
 		current, err := os.ReadFile(path)
 		if err != nil {
@@ -336,6 +354,9 @@ func (f EnvFormat) Write(path string, t Target) (EnvWrite, error) {
 		}
 	default:
 		return EnvWrite{}, fmt.Errorf("write env file: %w", err)
+	}
+	if !all && res.Change != EnvReformatted {
+		return res, nil
 	}
 
 	if err := atomicfile.WriteFile(path, want, 0o644); err != nil {

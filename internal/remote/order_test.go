@@ -4,11 +4,13 @@ package remote
 // checker under supervisord from restarting itself.
 
 import (
-	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"extcloud-failover/internal/testenv"
 )
@@ -54,20 +56,23 @@ func TestSupervisorRestartOrder(t *testing.T) {
 	})
 }
 
-func TestSupervisorConverge(t *testing.T) {
+func TestSupervisorInspect(t *testing.T) {
 	t.Parallel()
 	eu := Target{Region: "EU", Cloud: "eu.cloud.example", Generation: 0}
 
-	t.Run("first deploy: file written, programs started in order", func(t *testing.T) {
+	t.Run("first deploy: reported, then Push writes and starts in order", func(t *testing.T) {
 		t.Parallel()
 		sv, log := handlerGroup(t, false)
 		env := filepath.Join(t.TempDir(), "ext_cloud.env")
 		s := svNew(t, SupervisorConfig{URLs: []string{sv.URL}, Programs: handlerPrograms, EnvFile: env})
-		w, res, err := s.Converge(context.Background(), eu)
+		w, err := s.Inspect(eu)
 		if err != nil || w.Change != EnvCreated {
-			t.Fatalf("Converge() = change %d, %v; want EnvCreated", w.Change, err)
+			t.Fatalf("Inspect() = change %d, %v; want EnvCreated", w.Change, err)
 		}
-		svWantConverged(t, res, sv.URL)
+		if _, err := os.Stat(env); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("Inspect wrote the env file: %v", err)
+		}
+		svWantConverged(t, svPush(t, s, eu), sv.URL)
 		if got := readTestFile(t, env); got != string(Render(eu)) {
 			t.Errorf("env file = %q, want %q", got, Render(eu))
 		}
@@ -77,37 +82,41 @@ func TestSupervisorConverge(t *testing.T) {
 		}
 	})
 
-	t.Run("no supervisord call unless the meaning changed", func(t *testing.T) {
+	t.Run("no supervisord call, and a write only when the meaning stays", func(t *testing.T) {
 		t.Parallel()
 		tests := []struct {
 			name, before string
 			change       EnvChange
-			calls        bool
+			was          string
 		}{
-			{"identical", string(Render(eu)), EnvUnchanged, false},
-			{"plain format", string(EnvPlain.Render(eu)), EnvReformatted, false},
-			{"the handler's file", "export EXT_CLOUD=eu.cloud.example\nexport EXT_REGION=EU\n", EnvReformatted, false},
-			{"hand-edited", "export EXT_CLOUD=nam.cloud.example\nexport EXT_REGION=EU\n", EnvReplaced, true},
-			{"missing", "", EnvCreated, true},
+			{"identical", string(Render(eu)), EnvUnchanged, ""},
+			{"plain format", string(EnvPlain.Render(eu)), EnvReformatted, ""},
+			{"the handler's file", "export EXT_CLOUD=eu.cloud.example\nexport EXT_REGION=EU\n", EnvReformatted, ""},
+			{"hand-edited", "export EXT_CLOUD=nam.cloud.example\nexport EXT_REGION=EU\n", EnvReplaced, "region EU, cloud nam.cloud.example, generation 0"},
+			{"missing", "", EnvCreated, ""},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				yes := "<value><boolean>1</boolean></value>"
-				url, calls := svFake(t, map[string]string{"stopProcess": yes, "startProcess": yes, "getProcessInfo": svXMLInfo("app", "app", "RUNNING")})
+				url, calls := svFake(t, nil)
 				env := filepath.Join(t.TempDir(), "ext_cloud.env")
 				if tt.before != "" {
 					writeTestFile(t, env, tt.before)
 				}
 				s := svNew(t, SupervisorConfig{URLs: []string{url}, Programs: []string{"app"}, EnvFile: env})
-				w, res, err := s.Converge(context.Background(), eu)
-				if err != nil || w.Change != tt.change || len(res.Failed) != 0 {
-					t.Fatalf("Converge() = change %d, failed %v, %v; want change %d", w.Change, res.Failed, err, tt.change)
+				w, err := s.Inspect(eu)
+				if err != nil || w.Change != tt.change || w.Was != tt.was {
+					t.Fatalf("Inspect() = change %d was %q, %v; want change %d was %q", w.Change, w.Was, err, tt.change, tt.was)
 				}
-				if got := len(calls()) > 0; got != tt.calls {
-					t.Errorf("supervisord calls %q, want calls: %t", calls(), tt.calls)
+				if len(calls()) > 0 {
+					t.Errorf("supervisord calls %q, want none", calls())
 				}
-				if got := readTestFile(t, env); got != string(Render(eu)) {
-					t.Errorf("env file = %q, want %q", got, Render(eu))
+				data, _ := os.ReadFile(env)
+				want := tt.before
+				if tt.change == EnvReformatted {
+					want = string(Render(eu))
+				}
+				if string(data) != want {
+					t.Errorf("env file = %q, want %q", data, want)
 				}
 			})
 		}
@@ -117,13 +126,29 @@ func TestSupervisorConverge(t *testing.T) {
 		t.Parallel()
 		env := filepath.Join(t.TempDir(), "ext_cloud.env")
 		writeTestFile(t, env, string(EnvPlain.Render(Target{Region: "NAM", Cloud: "nam.cloud.example", Generation: 3})))
-		url, calls := svFake(t, nil)
-		s := svNew(t, SupervisorConfig{URLs: []string{url}, Programs: []string{"app"}, EnvFile: env})
-		if _, _, err := s.Converge(context.Background(), eu); !errors.Is(err, ErrStaleGeneration) {
-			t.Fatalf("Converge() error = %v, want ErrStaleGeneration", err)
+		s := svNew(t, SupervisorConfig{URLs: []string{"unix:///nonexistent.sock"}, Programs: []string{"app"}, EnvFile: env})
+		if _, err := s.Inspect(eu); !errors.Is(err, ErrStaleGeneration) {
+			t.Fatalf("Inspect() error = %v, want ErrStaleGeneration", err)
 		}
-		if len(calls()) != 0 {
-			t.Errorf("supervisord called: %q", calls())
+	})
+
+	t.Run("a reformatted file keeps its time, so a re-push restarts nothing", func(t *testing.T) {
+		t.Parallel()
+		sv, log := handlerGroup(t, true)
+		testenv.OrderLog(t, log, 0, 3)
+		env := filepath.Join(t.TempDir(), "ext_cloud.env")
+		writeTestFile(t, env, "export EXT_CLOUD=eu.cloud.example\nexport EXT_REGION=EU\n")
+		old := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(env, old, old); err != nil {
+			t.Fatal(err)
+		}
+		s := svNew(t, SupervisorConfig{URLs: []string{sv.URL}, Programs: handlerPrograms, EnvFile: env})
+		if w, err := s.Inspect(eu); err != nil || w.Change != EnvReformatted {
+			t.Fatalf("Inspect() = change %d, %v; want EnvReformatted", w.Change, err)
+		}
+		svWantConverged(t, svPush(t, s, eu), sv.URL)
+		if got := testenv.OrderLog(t, log, 3, 0); len(got) != 0 {
+			t.Errorf("push of the same target restarted: %q", got)
 		}
 	})
 }
@@ -178,5 +203,26 @@ func TestSameSupervisor(t *testing.T) {
 		if got := SameSupervisor(tt.server, tt.urls); got != tt.want {
 			t.Errorf("SameSupervisor(%q, %q) = %t, want %t", tt.server, tt.urls, got, tt.want)
 		}
+	}
+}
+
+func TestInspectNeverReadsAFIFO(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "ext_cloud.env")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := EnvShell.Inspect(p, Target{Region: "EU", Cloud: "eu.example"})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("Inspect(FIFO) error = %v, want one saying it is not a regular file", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Inspect blocked on a FIFO")
 	}
 }

@@ -279,23 +279,15 @@ func (s *Supervisor) Push(ctx context.Context, t Target, hosts []string) (Result
 	return s.restartAll(ctx, res, selected, w.Change.NeedsRestart(), w.ModTime), nil
 }
 
-// Converge makes the env file say t when it does not, for the check that
-// runs on every invocation. A file already holding exactly t costs one read
-// and nothing else: no write, no XML-RPC call. A file that means t in
-// another format, or with keys missing (the Python handler's), is rewritten
-// without a restart. A missing file, or one naming another cloud, region or
-// generation, or one that does not parse, is replaced and every program is
-// restarted on every supervisord, in the order of Push; EnvWrite.Was says
-// what the file said. A file with a newer generation is left alone and the
-// error wraps ErrStaleGeneration. Failures on a host are in Result.Failed;
-// the error is only the env file's.
-func (s *Supervisor) Converge(ctx context.Context, t Target) (EnvWrite, Result, error) {
-	res := Result{Failed: map[string]error{}}
-	w, err := s.format.Write(s.envFile, t)
-	if err != nil || !w.Change.NeedsRestart() {
-		return w, res, err
-	}
-	return w, s.restartAll(ctx, res, s.hosts, true, w.ModTime), nil
+// Inspect compares the env file with t for the check that runs on every
+// invocation, without any XML-RPC call (see EnvFormat.Inspect): a file
+// holding exactly t costs one read; one that means t in another format, or
+// with keys missing (the Python handler's), is rewritten without a restart;
+// a missing or different one is reported (EnvCreated, EnvReplaced), and a
+// Push of t then writes it and restarts every program. A file with a newer
+// generation is an error wrapping ErrStaleGeneration.
+func (s *Supervisor) Inspect(t Target) (EnvWrite, error) {
+	return s.format.Inspect(s.envFile, t)
 }
 
 func (s *Supervisor) restartAll(ctx context.Context, res Result, selected []*svHost, changed bool, written time.Time) Result {
