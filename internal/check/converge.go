@@ -77,17 +77,14 @@ func (r *runner) converge(ctx context.Context, s state.State) (state.State, bool
 			why = fmt.Sprintf("env file names %s, the state says %s (generation %d): rewriting it and restarting the programs", w.Was, t.Region, t.Generation)
 		}
 	}
-	if r.cfg.DryRun {
-		r.log.Warn("dry run: "+why, "region", t.Region, "generation", t.Generation, "action", string(ActionPendingPush))
-		return s, false, nil
-	}
 	r.log.Warn(why, "region", t.Region, "generation", t.Generation, "action", string(ActionPendingPush))
 	intent := s
 	intent.Pending = &state.Pending{Generation: t.Generation, Region: t.Region, Cloud: t.Cloud}
 	r.claimIntent(&intent)
-	stored, err := r.d.Store.Swap(ctx, s, intent)
-	if err != nil {
-		return s, false, fmt.Errorf("converge: store intent: %w", err)
+	stored, written, err := r.write(ctx, s, intent, fmt.Sprintf("would push generation %d of %s", t.Generation, t.Region),
+		"region", t.Region, "generation", t.Generation)
+	if err != nil || !written {
+		return s, false, err
 	}
 	s, err = r.push(ctx, stored)
 	return s, true, err
@@ -97,8 +94,8 @@ func (r *runner) converge(ctx context.Context, s state.State) (state.State, bool
 // state (a state restored from an old copy, or deleted while the hosts had
 // moved on).
 func (r *runner) adoptNewer(ctx context.Context, s state.State, stale error) (state.State, bool, error) {
-	if r.d.Recover == nil {
-		r.log.Warn("env file holds a newer generation than the state", "error", stale.Error())
+	if r.d.Recover == nil || r.cfg.DryRun {
+		r.log.Warn("env file holds a newer generation than the state; not adopted", "error", stale.Error(), "dry_run", r.cfg.DryRun)
 		return s, false, nil
 	}
 	region, gen, err := r.d.Recover(ctx)
@@ -106,6 +103,6 @@ func (r *runner) adoptNewer(ctx context.Context, s state.State, stale error) (st
 		r.log.Warn("env file holds a newer generation than the state, but names no listed region; not adopted", "error", stale.Error())
 		return s, false, nil
 	}
-	s, err = r.adopt(ctx, s, region, gen)
+	s, err = r.adoptNewerGeneration(ctx, s, region, gen)
 	return s, false, err
 }
