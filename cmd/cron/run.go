@@ -126,13 +126,14 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 		return exitUsage
 	}
 	deps := check.Deps{
-		Store:   state.NewFileStore(cfg.StateFile),
-		Pusher:  pusher,
-		Env:     pusher,
-		Prober:  probe.New(cfg),
-		Guard:   probe.GuardFor(cfg),
-		Metrics: metrics,
-		Log:     log,
+		Store:     state.NewFileStore(cfg.StateFile),
+		Pusher:    pusher,
+		Env:       pusher,
+		Prober:    probe.New(cfg),
+		Preflight: probe.NewPreflight(cfg),
+		Guard:     probe.GuardFor(cfg),
+		Metrics:   metrics,
+		Log:       log,
 		Recover: func(context.Context) (string, int64, error) {
 			env, err := remote.ReadEnvFile(cfg.EnvFile)
 			return env.Region, env.Generation, err

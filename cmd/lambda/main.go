@@ -91,10 +91,11 @@ func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout i
 		return a.fail(fmt.Errorf("aws sdk: %w", err))
 	}
 	a.deps = check.Deps{
-		Store:  markedStore{dynamo.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.StateKey)},
-		Pusher: ssmpush.New(ssm.NewFromConfig(awsCfg), ssmConfig(cfg)),
-		Prober: probe.New(cfg),
-		Guard:  probe.GuardFor(cfg),
+		Store:     markedStore{dynamo.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.StateKey)},
+		Pusher:    ssmpush.New(ssm.NewFromConfig(awsCfg), ssmConfig(cfg)),
+		Prober:    probe.New(cfg),
+		Preflight: probe.NewPreflight(cfg),
+		Guard:     probe.GuardFor(cfg),
 		// No state item yet: record the primary and push generation 0 once.
 		SeedFleet: true,
 	}

@@ -87,7 +87,7 @@ func (r *runner) preflight(ctx context.Context, active string) []Candidate {
 	var wg sync.WaitGroup
 	for i, reg := range order {
 		wg.Go(func() {
-			pr := r.d.Prober.Probe(ctx, reg)
+			pr := r.preflightProber().Probe(ctx, reg)
 			out[i] = Candidate{Region: reg.Name, Cloud: reg.Cloud, Healthy: pr.Healthy}
 			r.preflightEvent(pr)
 		})
@@ -99,11 +99,20 @@ func (r *runner) preflight(ctx context.Context, active string) []Candidate {
 // probeTarget probes a forced failover's target. A failed pre-flight is
 // logged and does not stop the failover.
 func (r *runner) probeTarget(ctx context.Context, target config.Region) observed {
-	seen := observed{probe: r.d.Prober.Probe(ctx, target)}
+	seen := observed{probe: r.preflightProber().Probe(ctx, target)}
 	r.probeMetrics(seen.probe)
 	seen.obs.Healthy = seen.probe.Healthy
 	if !seen.probe.Healthy {
 		r.log.Warn("forced failover target failed its pre-flight; switching anyway", append([]any{"region", target.Name, "error", errString(seen.probe.Err)}, phaseAttrs(seen.probe)...)...)
 	}
 	return seen
+}
+
+// preflightProber probes the regions that are not active: Deps.Preflight,
+// else Deps.Prober.
+func (r *runner) preflightProber() RegionProber {
+	if r.d.Preflight != nil {
+		return r.d.Preflight
+	}
+	return r.d.Prober
 }

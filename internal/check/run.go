@@ -30,13 +30,17 @@ const (
 // Deps are the parts one invocation talks to. Store, Pusher and Prober are
 // required; the rest may be nil.
 type Deps struct {
-	Store   state.Store
-	Pusher  Pusher
-	Prober  RegionProber
-	Guard   Guard   // nil: no local-network guard
-	Metrics Metrics // nil: no metrics
-	Log     *slog.Logger
-	Now     func() time.Time
+	Store  state.Store
+	Pusher Pusher
+	Prober RegionProber
+	// Preflight probes failover candidates (PREFLIGHT_URL: their clouds
+	// directly); nil means Prober. Prober probes the active region
+	// (CLOUDLOOKUP_URL, which may be a local tunnel).
+	Preflight RegionProber
+	Guard     Guard   // nil: no local-network guard
+	Metrics   Metrics // nil: no metrics
+	Log       *slog.Logger
+	Now       func() time.Time
 	// Recover returns the region and generation the hosts run (read from
 	// ext_cloud.env): the starting point when there is no usable state, and
 	// the truth adopted when the hosts refuse a push as stale. nil means the

@@ -105,6 +105,7 @@ func TestDefaults(t *testing.T) {
 		OrgID:               "org-1",
 		TxnID:               "txn-1",
 		CloudlookupURL:      "https://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
+		PreflightURL:        "https://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
 		ProbeTimeout:        5 * time.Second,
 		ProbeInterval:       10 * time.Second,
 		FailoverThreshold:   4 * time.Minute,
@@ -142,6 +143,8 @@ func TestEverySetting(t *testing.T) {
 		"CONNECTION_KEEPALIVE_ORG_ID": "org:1",
 		"CONNECTION_KEEPALIVE_TXN_ID": "txn.1",
 		"CLOUDLOOKUP_URL":             "https://{cloud}/lookup?o={org_id}&t={txn_id}&r={region}",
+		"PREFLIGHT_URL":               "https://{cloud}/pre?o={org_id}",
+		"PROBE_HEADERS":               "X-SIG-Sha256: e3b0, Authorization: Bearer abc",
 		"PROBE_TIMEOUT":               "2s",
 		"PROBE_INTERVAL":              "15s",
 		"PROBE_EXPECT":                `"status":"ok"`,
@@ -191,6 +194,8 @@ func TestEverySetting(t *testing.T) {
 		OrgID:                   "org:1",
 		TxnID:                   "txn.1",
 		CloudlookupURL:          "https://{cloud}/lookup?o={org_id}&t={txn_id}&r={region}",
+		PreflightURL:            "https://{cloud}/pre?o={org_id}",
+		ProbeHeaders:            []Header{{"X-SIG-Sha256", "e3b0"}, {"Authorization", "Bearer abc"}},
 		ProbeTimeout:            2 * time.Second,
 		ProbeExpect:             `"status":"ok"`,
 		ProbeInterval:           15 * time.Second,
@@ -437,8 +442,8 @@ func TestSecretValuesNeverShown(t *testing.T) {
 			}
 		}
 	}
-	if secrets != 2 {
-		t.Errorf("%d secret variables, want 2 (DD_API_KEY, SUPERVISOR_PASSWORD)", secrets)
+	if secrets != 3 {
+		t.Errorf("%d secret variables, want 3 (DD_API_KEY, SUPERVISOR_PASSWORD, PROBE_HEADERS)", secrets)
 	}
 }
 

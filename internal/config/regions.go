@@ -69,8 +69,16 @@ func (c *Config) FailoverOrder(active string) []Region {
 // are escaped), so replacing the placeholders one after the other is the
 // same as replacing them at once, without building a strings.Replacer on
 // every call.
-func (c *Config) ProbeURL(r Region) string {
-	t := c.CloudlookupURL
+//
+// Without {cloud} (the active region probed through a local tunnel) the URL
+// is the same for every region.
+func (c *Config) ProbeURL(r Region) string { return c.fill(c.CloudlookupURL, r) }
+
+// PreflightProbeURL fills PREFLIGHT_URL for r, as ProbeURL does
+// CLOUDLOOKUP_URL: the URL a failover candidate is probed at, directly.
+func (c *Config) PreflightProbeURL(r Region) string { return c.fill(c.PreflightURL, r) }
+
+func (c *Config) fill(t string, r Region) string {
 	cloud, prefix := r.Cloud, ""
 	if _, rest, isURL := strings.Cut(r.Cloud, "://"); isURL {
 		for _, lead := range []string{"{cloud}", "http://{cloud}", "https://{cloud}"} {

@@ -153,10 +153,25 @@ var variables = []variable{
 			return err
 		}},
 	{env: "CLOUDLOOKUP_URL", def: DefaultCloudlookupURL, meta: "TEMPLATE",
-		help: "probe URL template with {cloud} (required), {region}, {org_id} and {txn_id}; a cloud that is a base URL replaces a leading http(s)://{cloud} or {cloud}",
+		help: "URL template the active region is probed with: {cloud}, {region}, {org_id} and {txn_id}; a cloud that is a base URL replaces a leading http(s)://{cloud} or {cloud}; without {cloud} it probes whatever it names (the local tunnel, e.g. https://localhost:8443/v2/{org_id}/cloudlookup/{txn_id})",
 		parse: func(c *Config, s, field string) error {
 			c.CloudlookupURL = s
-			return checkTemplate(field, s)
+			return checkTemplate(field, s, false)
+		}},
+	{env: "PREFLIGHT_URL", meta: "TEMPLATE", docDef: "CLOUDLOOKUP_URL when it has {cloud}; required otherwise",
+		help: "URL template a failover candidate is pre-flighted with, directly: {cloud} (required), {region}, {org_id} and {txn_id}",
+		parse: func(c *Config, s, field string) error {
+			if s == "" {
+				return nil // CLOUDLOOKUP_URL, once it is known (crossCheck)
+			}
+			c.PreflightURL = s
+			return checkTemplate(field, s, true)
+		}},
+	{env: "PROBE_HEADERS", meta: "HEADERS", secret: true,
+		help: "request headers of every probe and pre-flight, comma-separated Name: value entries (e.g. X-SIG-Sha256: e3b0...b855); names are HTTP tokens, values visible ASCII without commas, never logged",
+		parse: func(c *Config, s, field string) (err error) {
+			c.ProbeHeaders, err = parseHeaders(field, s)
+			return err
 		}},
 	durationVar("PROBE_TIMEOUT", "5s", "deadline of one probe; less than CHECK_TIMEOUT", false, func(c *Config) *time.Duration { return &c.ProbeTimeout }),
 	durationVar("PROBE_INTERVAL", "10s", "how often the checker runs, which the outage clock assumes", false, func(c *Config) *time.Duration { return &c.ProbeInterval }),
