@@ -328,7 +328,7 @@ func (r *runner) force(ctx context.Context, to string) (Result, observed, error)
 	if err != nil {
 		return r.result(s, ActionNone), observed{}, err
 	}
-	cloud, err := r.cfg.CloudOf("failover", to)
+	cloud, err := r.cfg.CheckRegion("failover", to)
 	if err != nil {
 		return r.result(s, ActionNone), observed{}, err
 	}
