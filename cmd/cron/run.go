@@ -118,19 +118,22 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 
 	pusher, err := remote.NewSupervisor(remote.SupervisorConfig{
 		URLs: cfg.SupervisorURLs, Username: cfg.SupervisorUsername, Password: cfg.SupervisorPassword,
-		Programs: cfg.SupervisorPrograms, EnvFile: cfg.EnvFile, Concurrency: cfg.PushConcurrency,
+		Programs: cfg.SupervisorPrograms, EnvFile: cfg.EnvFile, Format: remote.EnvFormat(cfg.EnvFileFormat),
+		Concurrency: cfg.PushConcurrency,
 	})
 	if err != nil {
 		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
 		return exitUsage
 	}
 	deps := check.Deps{
-		Store:   state.NewFileStore(cfg.StateFile),
-		Pusher:  pusher,
-		Prober:  probe.New(cfg),
-		Guard:   probe.GuardFor(cfg),
-		Metrics: metrics,
-		Log:     log,
+		Store:     state.NewFileStore(cfg.StateFile),
+		Pusher:    pusher,
+		Env:       pusher,
+		Prober:    probe.New(cfg),
+		Preflight: probe.NewPreflight(cfg),
+		Guard:     probe.GuardFor(cfg),
+		Metrics:   metrics,
+		Log:       log,
 		Recover: func(context.Context) (string, int64, error) {
 			env, err := remote.ReadEnvFile(cfg.EnvFile)
 			return env.Region, env.Generation, err

@@ -94,19 +94,15 @@ func (r *runner) observe(ctx context.Context, s state.State) observed {
 // list counts as down. The results keep the list's order.
 func (r *runner) probeAll(ctx context.Context, active string) []probe.Result {
 	regions := r.cfg.Regions
-	preflight := r.d.Preflight
-	if preflight == nil {
-		preflight = r.d.Prober
-	}
 	out := make([]probe.Result, len(regions), len(regions)+1)
 	var g errgroup.Group
 	for i, reg := range regions {
 		g.Go(func() error {
-			p := preflight
-			if reg.Name == active {
-				p = r.d.Prober
+			prober := r.d.Prober
+			if reg.Name != active {
+				prober = r.preflightProber()
 			}
-			out[i] = p.Probe(ctx, reg)
+			out[i] = prober.Probe(ctx, reg)
 			out[i].Region = reg.Name
 			return nil
 		})
@@ -132,11 +128,20 @@ func (seen observed) regionReports() map[string]RegionReport {
 // probeTarget probes a forced failover's target. A failed pre-flight is
 // logged and does not stop the failover.
 func (r *runner) probeTarget(ctx context.Context, target config.Region) observed {
-	seen := observed{probe: r.d.Prober.Probe(ctx, target)}
+	seen := observed{probe: r.preflightProber().Probe(ctx, target)}
 	r.probeMetrics(seen.probe)
 	seen.probes = []probe.Result{seen.probe}
 	if !seen.probe.Healthy {
 		r.log.Warn("forced failover target failed its pre-flight; switching anyway", append([]any{"region", target.Name, "error", errString(seen.probe.Err)}, phaseAttrs(seen.probe)...)...)
 	}
 	return seen
+}
+
+// preflightProber probes the regions that are not active: Deps.Preflight,
+// else Deps.Prober.
+func (r *runner) preflightProber() RegionProber {
+	if r.d.Preflight != nil {
+		return r.d.Preflight
+	}
+	return r.d.Prober
 }

@@ -33,8 +33,9 @@ type Deps struct {
 	Store  state.Store
 	Pusher Pusher
 	Prober RegionProber
-	// Preflight probes the regions that are not active, every invocation;
-	// nil means Prober (the pre-flight URL is then CLOUDLOOKUP_URL).
+	// Preflight probes failover candidates (PREFLIGHT_URL: their clouds
+	// directly); nil means Prober. Prober probes the active region
+	// (CLOUDLOOKUP_URL, which may be a local tunnel).
 	Preflight RegionProber
 	Guard     Guard   // nil: no local-network guard
 	Metrics   Metrics // nil: no metrics
@@ -45,6 +46,13 @@ type Deps struct {
 	// the truth adopted when the hosts refuse a push as stale. nil means the
 	// primary, and a stale refusal is only logged.
 	Recover func(ctx context.Context) (region string, generation int64, err error)
+	// Env reads the local hosts' env file on every invocation so that it is
+	// converged with the state (the host path); nil on Lambda. See converge.
+	Env EnvInspector
+	// SeedFleet, without Env, makes the first invocation that finds no state
+	// record the primary as active and push generation 0 to every host once
+	// (Lambda: the fleet's files cannot be read on every run).
+	SeedFleet bool
 	// Fault, when set, is called at each FaultPoint; a non-nil error stops the
 	// invocation there as a crash would. Tests only.
 	Fault func(ctx context.Context, p FaultPoint) error
@@ -190,18 +198,21 @@ func (r *runner) check(ctx context.Context) (Result, observed, error) {
 		return r.result(s, ActionNone), observed{}, err
 	}
 
-	// A pending push whose claim has expired is repaired first.
+	// A pending push whose claim has expired is repaired first; without one,
+	// the hosts' env file is made to say what the state says.
 	var pushErr error
 	repushed := false
 	if s.Pending != nil {
 		s, repushed, pushErr = r.repush(ctx, s)
-		if errors.Is(pushErr, state.ErrConflict) {
-			res, err := r.lost(ctx, "pending push claimed by another invocation")
-			return res, observed{}, err
-		}
-		if pushErr != nil && !errors.Is(pushErr, ErrPushIncomplete) {
-			return r.result(s, ActionPendingPush), observed{}, pushErr
-		}
+	} else {
+		s, repushed, pushErr = r.converge(ctx, s)
+	}
+	if errors.Is(pushErr, state.ErrConflict) {
+		res, err := r.lost(ctx, "pending push claimed by another invocation")
+		return res, observed{}, err
+	}
+	if pushErr != nil && !errors.Is(pushErr, ErrPushIncomplete) && !errors.Is(pushErr, ErrEnvFile) {
+		return r.result(s, ActionPendingPush), observed{}, pushErr
 	}
 
 	active := s.ActiveRegion

@@ -29,6 +29,12 @@ const (
 	LatencyAlways    = "always"
 )
 
+// Env file formats for ENV_FILE_FORMAT (remote.EnvShell and remote.EnvPlain).
+const (
+	EnvFormatShell = "shell"
+	EnvFormatPlain = "plain"
+)
+
 // Config is the whole configuration of one invocation. Fields are documented
 // by the environment variable that sets them; each has a kebab-case flag of
 // the same name that overrides it.
@@ -39,7 +45,9 @@ type Config struct {
 	OrgID string // CONNECTION_KEEPALIVE_ORG_ID
 	TxnID string // CONNECTION_KEEPALIVE_TXN_ID
 
-	CloudlookupURL          string        // CLOUDLOOKUP_URL template with {cloud} {region} {org_id} {txn_id}
+	CloudlookupURL          string        // CLOUDLOOKUP_URL template with {cloud} {region} {org_id} {txn_id}; {cloud} optional
+	PreflightURL            string        // PREFLIGHT_URL template with {cloud}; default CLOUDLOOKUP_URL when that has {cloud}
+	ProbeHeaders            []Header      // PROBE_HEADERS "Name: value,...": sent with every probe and pre-flight (values secret)
 	ProbeTimeout            time.Duration // PROBE_TIMEOUT, default 5s
 	ProbeExpect             string        // PROBE_EXPECT: a healthy body contains it (first 64 KiB)
 	ProbeInsecureSkipVerify bool          // PROBE_INSECURE_SKIP_VERIFY, loopback hosts only
@@ -59,6 +67,7 @@ type Config struct {
 	StateKey   string // STATE_KEY, default "extcloud-failover"
 
 	EnvFile            string   // ENV_FILE, default /opt/application/tmp/ext_cloud.env
+	EnvFileFormat      string   // ENV_FILE_FORMAT shell|plain, default shell
 	SupervisorURLs     []string // SUPERVISOR_URL, comma-separated; default unix:///var/run/supervisor.sock
 	SupervisorUsername string   // SUPERVISOR_USERNAME
 	SupervisorPassword string   // SUPERVISOR_PASSWORD (secret)
@@ -84,4 +93,11 @@ type Config struct {
 	DDTags          string // DD_TAGS: extra tags, comma-separated
 
 	DryRun bool // --dry-run: decide and log, write and restart nothing
+}
+
+// Header is one entry of PROBE_HEADERS. Its value is a secret: it is never
+// shown in errors and is redacted from logs (see Secrets).
+type Header struct {
+	Name  string
+	Value string
 }

@@ -168,10 +168,25 @@ var variables = []variable{
 			return err
 		}},
 	{env: "CLOUDLOOKUP_URL", def: DefaultCloudlookupURL, meta: "TEMPLATE",
-		help: "probe URL template with {cloud} (required), {region}, {org_id} and {txn_id}; a cloud that is a base URL replaces a leading http(s)://{cloud} or {cloud}",
+		help: "URL template the active region is probed with: {cloud}, {region}, {org_id} and {txn_id}; a cloud that is a base URL replaces a leading http(s)://{cloud} or {cloud}; without {cloud} it probes whatever it names (the local tunnel, e.g. https://localhost:8443/v2/{org_id}/cloudlookup/{txn_id})",
 		parse: func(c *Config, s, field string) error {
 			c.CloudlookupURL = s
-			return checkTemplate(field, s)
+			return checkTemplate(field, s, false)
+		}},
+	{env: "PREFLIGHT_URL", meta: "TEMPLATE", docDef: "CLOUDLOOKUP_URL when it has {cloud}; required otherwise",
+		help: "URL template a failover candidate is pre-flighted with, directly: {cloud} (required), {region}, {org_id} and {txn_id}",
+		parse: func(c *Config, s, field string) error {
+			if s == "" {
+				return nil // CLOUDLOOKUP_URL, once it is known (crossCheck)
+			}
+			c.PreflightURL = s
+			return checkTemplate(field, s, true)
+		}},
+	{env: "PROBE_HEADERS", meta: "HEADERS", secret: true,
+		help: "request headers of every probe and pre-flight, comma-separated Name: value entries (e.g. X-SIG-Sha256: e3b0...b855); names are HTTP tokens, values visible ASCII without commas, never logged",
+		parse: func(c *Config, s, field string) (err error) {
+			c.ProbeHeaders, err = parseHeaders(field, s)
+			return err
 		}},
 	durationVar("PROBE_TIMEOUT", "5s", "deadline of one probe; less than CHECK_TIMEOUT", false, func(c *Config) *time.Duration { return &c.ProbeTimeout }),
 	durationVar("PROBE_INTERVAL", "10s", "how often the checker runs; OUTAGE_MAX_GAP is at least this, and simulate reports longer spacing as a gap", false, func(c *Config) *time.Duration { return &c.ProbeInterval }),
@@ -212,6 +227,16 @@ var variables = []variable{
 		parse: func(c *Config, s, field string) (err error) {
 			c.EnvFile, err = parsePath(field, s, DefaultEnvFile)
 			return err
+		}},
+	{env: "ENV_FILE_FORMAT", def: EnvFormatShell, meta: "FORMAT",
+		help: "how ENV_FILE is written: shell (export KEY=VALUE lines, which start scripts source) or plain (KEY=VALUE, for systemd EnvironmentFile= and docker --env-file); both are read",
+		parse: func(c *Config, s, field string) error {
+			switch s {
+			case EnvFormatShell, EnvFormatPlain:
+				c.EnvFileFormat = s
+				return nil
+			}
+			return errorf(field, "%s is not a format (want shell or plain)", quote(s))
 		}},
 	{env: "STATE_FILE", meta: "PATH", docDef: "`" + StateFileName + "` next to ENV_FILE",
 		help: "host state file (absolute; A-Z a-z 0-9 _ . / -)",
