@@ -29,8 +29,10 @@ func TestE2EConvergeDrift(t *testing.T) {
 			edit: func(f *fleet) { removeFile(f.t, f.envFile) },
 			log:  "env file missing: writing it for NAM, generation 0, and restarting the programs"},
 		{name: "hand-edited", region: "NAM", restart: true,
-			edit: func(f *fleet) { writeFile(f.t, f.envFile, "export EXT_CLOUD="+f.eu.Cloud()+"\nexport EXT_REGION=NAM\n") },
-			log:  "env file names region NAM, cloud " + "%EU%" + ", generation 0, the state says NAM (generation 0): rewriting it and restarting the programs"},
+			edit: func(f *fleet) {
+				writeFile(f.t, f.envFile, "export EXT_CLOUD="+f.eu.Cloud()+"\nexport EXT_REGION=NAM\n")
+			},
+			log: "env file names region NAM, cloud " + "%EU%" + ", generation 0, the state says NAM (generation 0): rewriting it and restarting the programs"},
 		{name: "another region than the state", region: "EU", gen: 1, restart: true,
 			edit: func(f *fleet) {
 				writeStateFile(f, state.State{Version: 3, ActiveRegion: "EU", Generation: 1, PreviousRegion: "NAM"})
@@ -42,8 +44,10 @@ func TestE2EConvergeDrift(t *testing.T) {
 			},
 			log: "env file rewritten in the shell format; it named the same target, so nothing was restarted"},
 		{name: "the Python handler's file", region: "NAM",
-			edit: func(f *fleet) { writeFile(f.t, f.envFile, "export EXT_CLOUD="+f.nam.Cloud()+"\nexport EXT_REGION=NAM\n") },
-			log:  "env file rewritten in the shell format"},
+			edit: func(f *fleet) {
+				writeFile(f.t, f.envFile, "export EXT_CLOUD="+f.nam.Cloud()+"\nexport EXT_REGION=NAM\n")
+			},
+			log: "env file rewritten in the shell format"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
