@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -359,6 +360,12 @@ func TestE2ERecoveredBeforeThreshold(t *testing.T) {
 		t.Fatalf("second failed probe: action %q summary %v", inv.action(), inv.summary)
 	}
 	f.nam.Down.Store(false)
+	// RECOVERY_PROBES=3: two healthy probes keep the outage, the third ends it.
+	for i := 1; i <= 2; i++ {
+		if inv := f.run(); inv.action() != "recovering" || inv.summary["reason"] != fmt.Sprintf("recovering (%d/3)", i) {
+			t.Fatalf("healthy probe %d: action %q reason %v, want recovering", i, inv.action(), inv.summary["reason"])
+		}
+	}
 	inv := f.run()
 	if inv.action() != "recovered" {
 		t.Fatalf("action %q, want recovered", inv.action())

@@ -199,6 +199,9 @@ type statusReport struct {
 	Pending         *state.Pending `json:"pending,omitempty"`
 	StateVersion    int64          `json:"state_version"`
 	EnvFile         envStatus      `json:"env_file"`
+	// FailbackDueAt is when FAILBACK=primary returns to the primary; zero
+	// when no failback is on the way.
+	FailbackDueAt time.Time `json:"failback_due_at,omitzero"`
 }
 
 // envStatus is what the hosts' env file says, next to the state.
@@ -280,6 +283,9 @@ func (a *app) status(asJSON bool) int {
 	if !s.OutageStartedAt.IsZero() {
 		rep.OutageSeconds = time.Since(s.OutageStartedAt).Seconds()
 	}
+	if due, ok := check.FailbackDue(s, check.PolicyOf(a.cfg)); ok {
+		rep.FailbackDueAt = due
+	}
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -309,6 +315,16 @@ func (a *app) status(asJSON bool) int {
 		fmt.Fprintf(w, "last failover:  never\n")
 	} else {
 		fmt.Fprintf(w, "last failover:  %s from %s\n", rep.LastFailoverAt.UTC().Format(time.RFC3339), rep.PreviousRegion)
+	}
+	switch {
+	case a.cfg.Failback != config.FailbackPrimary:
+		fmt.Fprintf(w, "failback:       off (FAILBACK=off)\n")
+	case rep.FailbackDueAt.IsZero():
+		fmt.Fprintf(w, "failback:       none due\n")
+	case !rep.FailbackDueAt.After(time.Now()):
+		fmt.Fprintf(w, "failback:       due now, to %s (next check)\n", a.cfg.Primary())
+	default:
+		fmt.Fprintf(w, "failback:       due at %s, to %s, if it stays healthy\n", rep.FailbackDueAt.UTC().Format(time.RFC3339), a.cfg.Primary())
 	}
 	if p := rep.Pending; p == nil {
 		fmt.Fprintf(w, "pending push:   none\n")

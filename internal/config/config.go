@@ -16,6 +16,12 @@ type Region struct {
 	Cloud string
 }
 
+// Failback modes for FAILBACK.
+const (
+	FailbackOff     = "off"
+	FailbackPrimary = "primary"
+)
+
 // Latency check modes for LATENCY_CHECK.
 const (
 	LatencyOff       = "off"
@@ -50,6 +56,11 @@ type Config struct {
 	FailoverThreshold   time.Duration // FAILOVER_THRESHOLD, default 4m
 	FailoverMinInterval time.Duration // FAILOVER_MIN_INTERVAL, default 10m
 	CheckTimeout        time.Duration // CHECK_TIMEOUT, default 30s: the host invocation's deadline
+	RecoveryProbes      int           // RECOVERY_PROBES, default 3: healthy probes in a row that end an outage
+	OutageMaxGap        time.Duration // OUTAGE_MAX_GAP, default 90s: a longer gap without probes restarts the outage clock
+	Failback            string        // FAILBACK off|primary, default off
+	FailbackAfter       time.Duration // FAILBACK_AFTER, default 30m: the primary's health before a failback
+	FailoverBudget      int           // FAILOVER_BUDGET, default 3: automatic switches in any 24 h; 0 unlimited
 
 	StateFile  string // STATE_FILE, default <dir of ENV_FILE>/extcloud-failover.state.json
 	StateTable string // STATE_TABLE (Lambda)

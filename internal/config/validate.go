@@ -50,6 +50,9 @@ func (l *loader) crossCheck(c *Config) error {
 			}
 		}
 	}
+	if c.OutageMaxGap < c.ProbeInterval {
+		return errorf(l.field("OUTAGE_MAX_GAP"), "%s must be at least %s (%s): every run would restart the outage clock", c.OutageMaxGap, l.field("PROBE_INTERVAL"), c.ProbeInterval)
+	}
 	if c.ProbeTimeout >= c.CheckTimeout {
 		return errorf(l.field("PROBE_TIMEOUT"), "%s must be less than %s (%s)", c.ProbeTimeout, l.field("CHECK_TIMEOUT"), c.CheckTimeout)
 	}

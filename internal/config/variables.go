@@ -109,6 +109,20 @@ func durationVar(env, def, help string, zeroOK bool, dst func(*Config) *time.Dur
 	}}
 }
 
+func intVar(env, def, help string, lo, hi int, dst func(*Config) *int) variable {
+	return variable{env: env, def: def, meta: "N", help: help, parse: func(c *Config, s, field string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return errorf(field, "%s is not a whole number (want %d-%d, e.g. %s)", quote(s), lo, hi, def)
+		}
+		if n < lo || n > hi {
+			return errorf(field, "%d is out of range (want %d-%d)", n, lo, hi)
+		}
+		*dst(c) = n
+		return nil
+	}}
+}
+
 func httpURLVar(env, help, example string, dst func(*Config) *string) variable {
 	return variable{env: env, meta: "URL", help: help, parse: func(c *Config, s, field string) error {
 		if s == "" {
@@ -175,7 +189,7 @@ var variables = []variable{
 			return err
 		}},
 	durationVar("PROBE_TIMEOUT", "5s", "deadline of one probe; less than CHECK_TIMEOUT", false, func(c *Config) *time.Duration { return &c.ProbeTimeout }),
-	durationVar("PROBE_INTERVAL", "10s", "how often the checker runs, which the outage clock assumes", false, func(c *Config) *time.Duration { return &c.ProbeInterval }),
+	durationVar("PROBE_INTERVAL", "10s", "how often the checker runs; OUTAGE_MAX_GAP is at least this, and simulate reports longer spacing as a gap", false, func(c *Config) *time.Duration { return &c.ProbeInterval }),
 	{env: "PROBE_EXPECT", meta: "TEXT", docDef: "empty (any 2xx is healthy)",
 		help: "text a healthy answer's body contains within its first 64 KiB",
 		parse: func(c *Config, s, field string) error {
@@ -194,6 +208,20 @@ var variables = []variable{
 	durationVar("FAILOVER_THRESHOLD", "4m", "how long an outage lasts before failing over", false, func(c *Config) *time.Duration { return &c.FailoverThreshold }),
 	durationVar("FAILOVER_MIN_INTERVAL", "10m", "least time between two failovers; 0 means no wait", true, func(c *Config) *time.Duration { return &c.FailoverMinInterval }),
 	durationVar("CHECK_TIMEOUT", "30s", "deadline of one host invocation", false, func(c *Config) *time.Duration { return &c.CheckTimeout }),
+	intVar("RECOVERY_PROBES", "3", "healthy probes in a row that end an outage (and make a region a candidate)", 1, 100, func(c *Config) *int { return &c.RecoveryProbes }),
+	durationVar("OUTAGE_MAX_GAP", "90s", "a longer gap without probes restarts the outage clock; at least PROBE_INTERVAL", false, func(c *Config) *time.Duration { return &c.OutageMaxGap }),
+	{env: "FAILBACK", def: FailbackOff, meta: "MODE",
+		help: "off (stay on the region failed over to) or primary (return to the primary once it has been healthy for FAILBACK_AFTER)",
+		parse: func(c *Config, s, field string) error {
+			switch s {
+			case FailbackOff, FailbackPrimary:
+				c.Failback = s
+				return nil
+			}
+			return errorf(field, "%s is not a mode (want off or primary)", quote(s))
+		}},
+	durationVar("FAILBACK_AFTER", "30m", "how long the primary is healthy before FAILBACK=primary returns to it", true, func(c *Config) *time.Duration { return &c.FailbackAfter }),
+	intVar("FAILOVER_BUDGET", "3", "most automatic switches (failovers and failbacks) in any 24 hours, 0-10; 0 means unlimited", 0, 10, func(c *Config) *int { return &c.FailoverBudget }),
 	{env: "ENV_FILE", def: DefaultEnvFile, meta: "PATH",
 		help: "the env file the application reads (absolute; A-Z a-z 0-9 _ . / -)",
 		parse: func(c *Config, s, field string) (err error) {
