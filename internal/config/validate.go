@@ -437,7 +437,11 @@ func parseSSMTargets(field, s string) ([]SSMTarget, error) {
 }
 
 func parseDDTags(field, s string) error {
-	for _, tag := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+	for _, tag := range strings.Split(s, ",") {
+		tag = strings.Trim(tag, " ")
+		if strings.Contains(tag, " ") {
+			return errorf(field, "tag %s contains a space, which Datadog would rewrite (want comma-separated key:value tags, e.g. env:prod,team:sre)", quote(tag))
+		}
 		if c := badChar(tag, ddTagChars); c != "" {
 			return errorf(field, "tag %s: %s not allowed (want %s)", quote(tag), c, ddTagChars.desc)
 		}
@@ -445,8 +449,6 @@ func parseDDTags(field, s string) error {
 			return errorf(field, "tag %s: %d bytes (want at most 200)", quote(tag), len(tag))
 		}
 	}
-	// FieldsFunc dropped separators; any other whitespace or control byte
-	// is refused above because it stays inside a tag.
 	return nil
 }
 
