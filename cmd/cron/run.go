@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +30,10 @@ commands:
   check              run one invocation (the default)
   status [--json]    print the active region, outage, last failover and pending hosts
   failover --to R    force a switch to region R (same compare-and-swap and push)
+  pause [--for D] [--reason T]
+                     hold automatic switches for D (default 1h, at most 7 days)
+  resume             lift a pause
+  doctor             check the whole failover path without changing anything
   validate           check the configuration and exit
 
 flags (each overrides the environment variable of the same name):
@@ -42,15 +45,21 @@ var commands = map[string]func(a *app, ctx context.Context) int{
 	"status":   (*app).status,
 	"failover": (*app).failover,
 	"validate": (*app).validate,
+	"pause":    (*app).pause,
+	"resume":   (*app).resume,
+	"doctor":   (*app).doctor,
 }
 
 // app is one invocation of the binary with its parsed flags.
 type app struct {
-	cfg    *config.Config
-	stdout io.Writer
-	stderr io.Writer
-	json   bool
-	to     string
+	cfg       *config.Config
+	stdout    io.Writer
+	stderr    io.Writer
+	lookupEnv func(string) (string, bool)
+	json      bool
+	to        string
+	pauseFor  time.Duration
+	reason    string
 }
 
 // run is main without the process: it returns the exit code.
@@ -59,10 +68,16 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}
-	a := &app{stdout: stdout, stderr: stderr}
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	a := &app{stdout: stdout, stderr: stderr, lookupEnv: lookupEnv}
+	pauseFor := ""
 	cfg, rest, err := config.Load(args, lookupEnv, func(fs *flag.FlagSet) {
 		fs.BoolVar(&a.json, "json", false, "status: print JSON")
 		fs.StringVar(&a.to, "to", "", "failover: the region to switch to")
+		fs.StringVar(&pauseFor, "for", "", "pause: how long to hold automatic switches")
+		fs.StringVar(&a.reason, "reason", "", "pause: why, for status and the logs")
 	})
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usageText)
@@ -81,7 +96,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		ok, name = false, rest[0] // a stray argument after a known command
 	}
 	if !ok {
-		fmt.Fprintf(stderr, "extcloud-failover: unknown command or argument %q (want check, status, failover --to REGION or validate; --help lists the flags)\n", name)
+		fmt.Fprintf(stderr, "extcloud-failover: unknown command or argument %q (want check, status, failover --to REGION, pause, resume, doctor or validate; --help lists the flags)\n", name)
 		return exitUsage
 	}
 	if a.json && name != "status" {
@@ -91,6 +106,20 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if (a.to != "") != (name == "failover") {
 		fmt.Fprintln(stderr, "extcloud-failover: --to: required with failover, and only with failover (e.g. failover --to EU)")
 		return exitUsage
+	}
+	if (pauseFor != "" || a.reason != "") && name != "pause" {
+		fmt.Fprintln(stderr, "extcloud-failover: --for, --reason: only for pause (e.g. pause --for 2h --reason maintenance)")
+		return exitUsage
+	}
+	if name == "pause" {
+		if a.pauseFor, err = parsePauseFor(pauseFor); err != nil {
+			fmt.Fprintln(stderr, "extcloud-failover: "+err.Error())
+			return exitUsage
+		}
+		if p := check.TextProblem(a.reason, check.MaxReasonBytes); p != "" {
+			fmt.Fprintln(stderr, "extcloud-failover: --reason: "+p)
+			return exitUsage
+		}
 	}
 	if err := cfg.ValidateHost(); err != nil {
 		fmt.Fprintln(stderr, "extcloud-failover: "+err.Error())
@@ -185,72 +214,6 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 	}
 	if err != nil {
 		return exitRuntime
-	}
-	return exitOK
-}
-
-// statusReport is what status prints.
-type statusReport struct {
-	Region          string         `json:"region"`
-	Cloud           string         `json:"cloud"`
-	Generation      int64          `json:"generation"`
-	OutageStartedAt time.Time      `json:"outage_started_at,omitzero"`
-	OutageSeconds   float64        `json:"outage_seconds"`
-	LastFailoverAt  time.Time      `json:"last_failover_at,omitzero"`
-	PreviousRegion  string         `json:"previous_region,omitempty"`
-	Pending         *state.Pending `json:"pending,omitempty"`
-	StateVersion    int64          `json:"state_version"`
-}
-
-func (a *app) status(context.Context) int {
-	// status only reads: a corrupt file is reported, not moved aside.
-	var s state.State
-	data, err := os.ReadFile(a.cfg.StateFile)
-	if err == nil {
-		s, err = state.Decode(data)
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintln(a.stderr, "extcloud-failover: state "+a.cfg.StateFile+": "+err.Error())
-		return exitRuntime
-	}
-	if s.ActiveRegion == "" {
-		s.ActiveRegion = a.cfg.Primary()
-	}
-	cloud, _ := a.cfg.Cloud(s.ActiveRegion)
-	rep := statusReport{Region: s.ActiveRegion, Cloud: cloud, Generation: s.Generation, OutageStartedAt: s.OutageStartedAt,
-		LastFailoverAt: s.LastFailoverAt, PreviousRegion: s.PreviousRegion, Pending: s.Pending, StateVersion: s.Version}
-	if !s.OutageStartedAt.IsZero() {
-		rep.OutageSeconds = time.Since(s.OutageStartedAt).Seconds()
-	}
-	if a.json {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return exitRuntime
-		}
-		return exitOK
-	}
-	w := a.stdout
-	fmt.Fprintf(w, "active region:  %s (%s)\n", rep.Region, rep.Cloud)
-	fmt.Fprintf(w, "generation:     %d\n", rep.Generation)
-	if rep.OutageStartedAt.IsZero() {
-		fmt.Fprintf(w, "outage:         none\n")
-	} else {
-		fmt.Fprintf(w, "outage:         since %s (%.0fs)\n", rep.OutageStartedAt.UTC().Format(time.RFC3339), rep.OutageSeconds)
-	}
-	if rep.LastFailoverAt.IsZero() {
-		fmt.Fprintf(w, "last failover:  never\n")
-	} else {
-		fmt.Fprintf(w, "last failover:  %s from %s\n", rep.LastFailoverAt.UTC().Format(time.RFC3339), rep.PreviousRegion)
-	}
-	if p := rep.Pending; p == nil {
-		fmt.Fprintf(w, "pending push:   none\n")
-	} else {
-		hosts := "all hosts"
-		if len(p.Hosts) > 0 {
-			hosts = fmt.Sprint(p.Hosts)
-		}
-		fmt.Fprintf(w, "pending push:   generation %d to %s, %s, %d attempts, last error: %s\n", p.Generation, p.Region, hosts, p.Attempts, p.LastError)
 	}
 	return exitOK
 }

@@ -1,0 +1,50 @@
+package main
+
+// This file holds the status command: the state as an operator reads it,
+// with the pause in force and the audit trail, newest first.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"extcloud-failover/internal/check"
+	"extcloud-failover/internal/state"
+)
+
+// readState reads STATE_FILE without the FileStore: status and doctor only
+// read, so a corrupt file is reported, not moved aside.
+func readState(path string) (state.State, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return state.State{}, nil
+	}
+	if err != nil {
+		return state.State{}, err
+	}
+	return state.Decode(data)
+}
+
+func (a *app) status(context.Context) int {
+	s, err := readState(a.cfg.StateFile)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "extcloud-failover: state "+a.cfg.StateFile+": "+err.Error())
+		return exitRuntime
+	}
+	rep := check.NewStatus(a.cfg, s, time.Now())
+	if a.json {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return exitRuntime
+		}
+		return exitOK
+	}
+	if err := rep.WriteText(a.stdout); err != nil {
+		return exitRuntime
+	}
+	return exitOK
+}
