@@ -14,12 +14,14 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/doctor"
 	"extcloud-failover/internal/state"
 )
 
 // Event is what the function accepts: the state machine's {"offset": 10},
-// the Scheduler's {}, an EventBridge scheduled event, or {"failover_to":
-// "EU"} from a person. Unknown fields are ignored.
+// the Scheduler's {}, an EventBridge scheduled event, or from a person
+// {"failover_to": "EU"} or a command ({"command": "pause", "for": "2h",
+// "reason": "..."}, resume, status, doctor). Unknown fields are ignored.
 type Event struct {
 	// Offset is the second of the minute the state machine scheduled this
 	// check for; nil when another trigger sent the event.
@@ -32,11 +34,22 @@ type Event struct {
 	// FailoverTo forces a failover to this region, as the host CLI's
 	// failover --to does.
 	FailoverTo string `json:"failover_to,omitempty"`
+	// Command is an operator's command: pause, resume, status or doctor.
+	Command string `json:"command,omitempty"`
+	// For and Reason are pause's duration (default 1h, at most 7 days)
+	// and why.
+	For    string `json:"for,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// By names who sent a command, for the audit trail; default the
+	// request ID.
+	By string `json:"by,omitempty"`
 }
 
 // trigger names what sent the event, for the logs.
 func (e Event) trigger() string {
 	switch {
+	case e.Command != "":
+		return "command"
 	case e.FailoverTo != "":
 		return "failover"
 	case e.Source != "" || e.DetailType != "":
@@ -147,19 +160,29 @@ type app struct {
 	dd    *ddlambda.Config
 	run   func(context.Context, *config.Config, check.Deps) (check.Result, error)
 	force func(context.Context, *config.Config, check.Deps, string) (check.Result, error)
+	// doctor runs the function's readiness checks; nil when not wired.
+	doctor func(context.Context, check.Deps) doctor.Report
 }
 
-// Handle runs one invocation: one check, or a forced failover when the event
-// asks for it. It returns the decision record, or an error of one of the
-// types above.
-func (a *app) Handle(ctx context.Context, payload json.RawMessage) (check.Result, error) {
+// Response is what Handle returns: a check.Result for a check or a forced
+// failover, a CommandResponse for a command.
+type Response interface{}
+
+// Handle runs one invocation: one check, a forced failover or a command,
+// as the event asks. It returns the decision record (a CommandResponse for
+// a command), or an error of one of the types above.
+func (a *app) Handle(ctx context.Context, payload json.RawMessage) (Response, error) {
 	if a.initErr != nil {
-		return check.Result{}, a.initErr
+		return nil, a.initErr
 	}
 	ev, err := decodeEvent(payload)
+	var pauseFor time.Duration
+	if err == nil && ev.Command != "" {
+		pauseFor, err = a.checkCommand(ev)
+	}
 	if err != nil {
 		a.log.Error("event refused", "error", err.Error())
-		return check.Result{}, &EventError{Err: err}
+		return nil, &EventError{Err: err}
 	}
 
 	attrs := []any{"trigger", ev.trigger()}
@@ -175,10 +198,13 @@ func (a *app) Handle(ctx context.Context, payload json.RawMessage) (check.Result
 	ctx, cancel := a.budget(ctx)
 	defer cancel()
 
+	if ev.Command != "" {
+		return a.command(ctx, ev, pauseFor, deps)
+	}
 	if ev.FailoverTo != "" {
 		if _, err := a.cfg.CloudOf("failover_to", ev.FailoverTo); err != nil {
 			deps.Log.Error("event refused", "error", err.Error())
-			return check.Result{}, &EventError{Err: err}
+			return nil, &EventError{Err: err}
 		}
 		res, err := a.force(ctx, a.cfg, deps, ev.FailoverTo)
 		return res, classify(err)

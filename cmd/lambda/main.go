@@ -94,12 +94,14 @@ func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout i
 	if err != nil {
 		return a.fail(fmt.Errorf("aws sdk: %w", err))
 	}
+	ssmClient := ssm.NewFromConfig(awsCfg)
 	a.deps = check.Deps{
 		Store:  markedStore{dynamo.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.StateKey)},
-		Pusher: ssmpush.New(ssm.NewFromConfig(awsCfg), ssmConfig(cfg)),
+		Pusher: ssmpush.New(ssmClient, ssmConfig(cfg)),
 		Prober: check.NewProber(cfg),
 		Guard:  check.GuardFor(cfg),
 	}
+	a.doctor = doctorFor(cfg, ssmClient)
 
 	// template.yaml sets DD_KMS_API_KEY to "" when there is no key.
 	kms, _ := lookupEnv(ddlambda.DatadogKMSAPIKeyEnvVar)
