@@ -7,28 +7,10 @@ import (
 	"context"
 	"fmt"
 
-	"extcloud-failover/internal/check"
-	"extcloud-failover/internal/config"
 	"extcloud-failover/internal/doctor"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 )
-
-// probesFor builds doctor's network checks from the same prober and guard
-// parts a check uses.
-func probesFor(cfg *config.Config) doctor.Probes {
-	prober := check.NewProber(cfg)
-	p := doctor.Probes{Probe: func(ctx context.Context, r config.Region) error { return prober.Probe(ctx, r).Err }}
-	if cfg.WitnessURL != "" {
-		g := check.NewLatencyGuard(check.LatencyOptions{WitnessURL: cfg.WitnessURL, Timeout: cfg.LatencyTimeout})
-		p.Witness = func(ctx context.Context) error { return g.Check(ctx).Err }
-	}
-	if cfg.LatencyServer != "" {
-		g := check.NewLatencyGuard(check.LatencyOptions{ServerURL: cfg.LatencyServer, Timeout: cfg.LatencyTimeout})
-		p.LatencyServer = func(ctx context.Context) error { return g.Check(ctx).Err }
-	}
-	return p
-}
 
 func (a *app) doctor(ctx context.Context) int {
 	cfg := a.cfg
@@ -43,7 +25,7 @@ func (a *app) doctor(ctx context.Context) int {
 	user, _ := a.lookupEnv("USER")
 	h := doctor.Host{
 		Config:      cfg,
-		Probes:      probesFor(cfg),
+		Probes:      doctor.NewProbes(cfg),
 		Supervisors: sv,
 		ReadState:   func() (state.State, error) { return readState(cfg.StateFile) },
 		User:        user,

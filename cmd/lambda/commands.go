@@ -167,16 +167,7 @@ func (a *app) now() time.Time {
 // invocation, the prober and guard parts a check uses, and SSM's
 // DescribeInstanceInformation for the targets.
 func doctorFor(cfg *config.Config, api ssmpush.DescribeAPI) func(context.Context, check.Deps) doctor.Report {
-	prober := check.NewProber(cfg)
-	probes := doctor.Probes{Probe: func(ctx context.Context, r config.Region) error { return prober.Probe(ctx, r).Err }}
-	if cfg.WitnessURL != "" {
-		g := check.NewLatencyGuard(check.LatencyOptions{WitnessURL: cfg.WitnessURL, Timeout: cfg.LatencyTimeout})
-		probes.Witness = func(ctx context.Context) error { return g.Check(ctx).Err }
-	}
-	if cfg.LatencyServer != "" {
-		g := check.NewLatencyGuard(check.LatencyOptions{ServerURL: cfg.LatencyServer, Timeout: cfg.LatencyTimeout})
-		probes.LatencyServer = func(ctx context.Context) error { return g.Check(ctx).Err }
-	}
+	probes := doctor.NewProbes(cfg)
 	targets := ssmConfig(cfg).Targets
 	return func(ctx context.Context, deps check.Deps) doctor.Report {
 		l := doctor.Lambda{Config: cfg, Probes: probes, Store: deps.Store, Describe: func(ctx context.Context) []doctor.Instances {

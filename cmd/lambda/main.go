@@ -35,6 +35,7 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/state/dynamo"
 	"extcloud-failover/internal/telemetry"
@@ -98,8 +99,8 @@ func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout i
 	a.deps = check.Deps{
 		Store:  markedStore{dynamo.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.StateKey)},
 		Pusher: ssmpush.New(ssmClient, ssmConfig(cfg)),
-		Prober: check.NewProber(cfg),
-		Guard:  check.GuardFor(cfg),
+		Prober: probe.New(cfg),
+		Guard:  probe.GuardFor(cfg),
 	}
 	a.doctor = doctorFor(cfg, ssmClient)
 

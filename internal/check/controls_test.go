@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"extcloud-failover/internal/state"
+	"extcloud-failover/internal/testenv"
 )
 
 func TestPauseAndResumeRecordTheAuditTrail(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	cfg := testConfig(t, w.env)
+	cfg := testenv.Config(t, w.env)
 	ctx := context.Background()
 
 	s, err := Pause(ctx, cfg, w.deps(), PauseRequest{For: 2 * time.Hour, Reason: "EU maintenance", By: "alice@host1"})
@@ -55,7 +56,7 @@ func TestPauseAndResumeRecordTheAuditTrail(t *testing.T) {
 func TestResumeAfterExpiryIsNotPaused(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	cfg := testConfig(t, w.env)
+	cfg := testenv.Config(t, w.env)
 	if _, err := Pause(context.Background(), cfg, w.deps(), PauseRequest{For: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func (c *conflictOnce) Swap(ctx context.Context, old, next state.State) (state.S
 func TestPauseKeepsAConcurrentWrite(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	cfg := testConfig(t, w.env)
+	cfg := testenv.Config(t, w.env)
 	w.plantOutage(time.Minute)
 	deps := w.deps()
 	deps.Store = &conflictOnce{Store: w.store, change: func(s state.State) state.State {
@@ -111,7 +112,7 @@ func TestPauseKeepsAConcurrentWrite(t *testing.T) {
 func TestPauseWithoutStateStartsFromTheHosts(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	cfg := testConfig(t, w.env)
+	cfg := testenv.Config(t, w.env)
 	deps := w.deps()
 	deps.Recover = func(context.Context) (string, int64, error) { return "EU", 3, nil }
 	s, err := Pause(context.Background(), cfg, deps, PauseRequest{For: time.Hour})
@@ -126,7 +127,7 @@ func TestPauseWithoutStateStartsFromTheHosts(t *testing.T) {
 func TestPauseRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	cfg := testConfig(t, w.env)
+	cfg := testenv.Config(t, w.env)
 	for _, tt := range []struct {
 		req  PauseRequest
 		want string
@@ -150,7 +151,7 @@ func TestPauseRefusesBadInput(t *testing.T) {
 func TestStatusHistoryNewestFirst(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	cfg := testConfig(t, w.env)
+	cfg := testenv.Config(t, w.env)
 	var s state.State
 	kinds := []string{state.EventFailover, state.EventPause, state.EventResume, state.EventForced}
 	for i, k := range kinds {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 )
 
 // Probes are the network checks of both paths.
@@ -89,4 +90,20 @@ func (p Probes) checkGuard(ctx context.Context, rep *Report, cfg *config.Config)
 			rep.ok("guard latency server", "%s answers", cfg.LatencyServer)
 		}
 	}
+}
+
+// NewProbes builds the network checks from the prober and guard a check
+// uses, the guard split in two so that each reference is asked alone.
+func NewProbes(cfg *config.Config) Probes {
+	prober := probe.New(cfg)
+	p := Probes{Probe: func(ctx context.Context, r config.Region) error { return prober.Probe(ctx, r).Err }}
+	if cfg.WitnessURL != "" {
+		g := probe.NewGuard(probe.GuardOptions{WitnessURL: cfg.WitnessURL, Timeout: cfg.LatencyTimeout})
+		p.Witness = func(ctx context.Context) error { return g.Check(ctx).Err }
+	}
+	if cfg.LatencyServer != "" {
+		g := probe.NewGuard(probe.GuardOptions{ServerURL: cfg.LatencyServer, Timeout: cfg.LatencyTimeout})
+		p.LatencyServer = func(ctx context.Context) error { return g.Check(ctx).Err }
+	}
+	return p
 }
