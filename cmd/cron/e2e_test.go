@@ -185,8 +185,9 @@ func (f *fleet) readState() state.State {
 	return s
 }
 
-// writeState plants an outage that is already past the threshold.
-func (f *fleet) plantOutage(age time.Duration) {
+// plantOutage plants an outage that is already past the threshold, and
+// returns the state it wrote.
+func (f *fleet) plantOutage(age time.Duration) state.State {
 	f.t.Helper()
 	now := time.Now().UTC()
 	s := f.readState()
@@ -201,6 +202,7 @@ func (f *fleet) plantOutage(age time.Duration) {
 	if err := os.WriteFile(f.stateFile, data, 0o600); err != nil {
 		f.t.Fatal(err)
 	}
+	return s
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -453,12 +455,14 @@ func TestE2EForcedFailoverAndDryRun(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t)
 	f.nam.Down.Store(true)
-	f.plantOutage(time.Minute)
+	planted := f.plantOutage(time.Minute)
+	// The dry run keeps its own state: the real outage is not its own, its
+	// clock starts now.
 	dry := f.run("check", "--dry-run")
-	if dry.code != 0 || dry.action() != "failover" || dry.summary["dry_run"] != true {
+	if dry.code != 0 || dry.action() != "outage_started" || dry.summary["dry_run"] != true {
 		t.Fatalf("dry run: exit %d action %q: %s", dry.code, dry.action(), dry.stdout)
 	}
-	if f.envRegion() != "" || f.starts() != 1 || f.readState().Generation != 0 {
+	if f.envRegion() != "" || f.starts() != 1 || f.readState().Version != planted.Version {
 		t.Fatalf("dry run changed the fleet: env %q starts %d", f.envRegion(), f.starts())
 	}
 	f.nam.Down.Store(false)

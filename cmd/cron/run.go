@@ -30,7 +30,9 @@ const usageText = `usage: extcloud-failover [command] [flags]
 commands:
   check              run one invocation (the default)
   status [--json]    print the active region, outage, last failover and pending hosts
-  failover --to R    force a switch to region R (same compare-and-swap and push)
+  failover --to R [--force]
+                     force a switch to region R (same compare-and-swap and push);
+                     refused when R fails its pre-flight, unless --force
   pause [--for D] [--reason T]
                      hold automatic switches for D (default 1h, at most 7 days)
   resume             lift a pause
@@ -59,6 +61,7 @@ type app struct {
 	lookupEnv func(string) (string, bool)
 	json      bool
 	to        string
+	force     bool
 	pauseFor  time.Duration
 	reason    string
 }
@@ -77,6 +80,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	cfg, rest, err := config.Load(args, lookupEnv, func(fs *flag.FlagSet) {
 		fs.BoolVar(&a.json, "json", false, "status: print JSON")
 		fs.StringVar(&a.to, "to", "", "failover: the region to switch to")
+		fs.BoolVar(&a.force, "force", false, "failover: switch even when the region fails its pre-flight")
 		fs.StringVar(&pauseFor, "for", "", "pause: how long to hold automatic switches")
 		fs.StringVar(&a.reason, "reason", "", "pause: why, for status and the logs")
 	})
@@ -106,6 +110,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	if (a.to != "") != (name == "failover") {
 		fmt.Fprintln(stderr, "extcloud-failover: --to: required with failover, and only with failover (e.g. failover --to EU)")
+		return exitUsage
+	}
+	if a.force && name != "failover" {
+		fmt.Fprintln(stderr, "extcloud-failover: --force: only with failover --to REGION")
 		return exitUsage
 	}
 	if (pauseFor != "" || a.reason != "") && name != "pause" {
@@ -139,16 +147,6 @@ func (a *app) validate(context.Context) int {
 func (a *app) check(ctx context.Context) int {
 	return a.invoke(ctx, func(ctx context.Context, deps check.Deps) (check.Result, error) {
 		return check.Run(ctx, a.cfg, deps)
-	})
-}
-
-func (a *app) failover(ctx context.Context) int {
-	if _, err := a.cfg.CloudOf("--to", a.to); err != nil {
-		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
-		return exitUsage
-	}
-	return a.invoke(ctx, func(ctx context.Context, deps check.Deps) (check.Result, error) {
-		return check.Failover(ctx, a.cfg, deps, a.to)
 	})
 }
 
@@ -190,12 +188,13 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 		return exitUsage
 	}
 	deps := check.Deps{
-		Store:   state.NewFileStore(cfg.StateFile),
-		Pusher:  pusher,
-		Prober:  probe.New(cfg),
-		Guard:   probe.GuardFor(cfg),
-		Metrics: metrics,
-		Log:     log,
+		Store:       state.NewFileStore(cfg.StateFile),
+		DryRunStore: state.NewFileStore(cfg.StateFile + config.DryRunSuffix),
+		Pusher:      pusher,
+		Prober:      probe.New(cfg),
+		Guard:       probe.GuardFor(cfg),
+		Metrics:     metrics,
+		Log:         log,
 		Recover: func(context.Context) (string, int64, error) {
 			env, err := remote.ReadEnvFile(cfg.EnvFile)
 			return env.Region, env.Generation, err

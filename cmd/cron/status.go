@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"extcloud-failover/internal/check"
+	"extcloud-failover/internal/config"
 	"extcloud-failover/internal/state"
 )
 
@@ -29,9 +30,13 @@ func readState(path string) (state.State, error) {
 }
 
 func (a *app) status(context.Context) int {
-	s, err := readState(a.cfg.StateFile)
+	path := a.cfg.StateFile
+	if a.cfg.DryRun {
+		path += config.DryRunSuffix // the dry run's own state
+	}
+	s, err := readState(path)
 	if err != nil {
-		fmt.Fprintln(a.stderr, "extcloud-failover: state "+a.cfg.StateFile+": "+err.Error())
+		fmt.Fprintln(a.stderr, "extcloud-failover: state "+path+": "+err.Error())
 		return exitRuntime
 	}
 	rep := check.NewStatus(a.cfg, s, time.Now())

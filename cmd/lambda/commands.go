@@ -92,13 +92,7 @@ func (a *app) checkCommand(ev Event) (time.Duration, error) {
 
 // command carries out a checked command event.
 func (a *app) command(ctx context.Context, ev Event, pauseFor time.Duration, deps check.Deps) (Response, error) {
-	by := ev.By
-	if by == "" {
-		by = "lambda"
-		if lc, ok := lambdacontext.FromContext(ctx); ok {
-			by = "lambda request " + lc.AwsRequestID
-		}
-	}
+	by := a.caller(ctx, ev)
 	res := CommandResponse{Command: ev.Command}
 	switch ev.Command {
 	case cmdPause:
@@ -124,7 +118,11 @@ func (a *app) command(ctx context.Context, ev Event, pauseFor time.Duration, dep
 		st := check.NewStatus(a.cfg, s, a.now())
 		res.Status = &st
 	case cmdStatus:
-		s, err := deps.Store.Load(ctx)
+		store := deps.Store
+		if a.cfg.DryRun {
+			store = deps.DryRunStore // the dry run's own state
+		}
+		s, err := store.Load(ctx)
 		if err != nil {
 			return nil, classify(err)
 		}
@@ -154,6 +152,18 @@ func (a *app) command(ctx context.Context, ev Event, pauseFor time.Duration, dep
 	}
 	deps.Log.Info(res.Message, "command", ev.Command, "by", by)
 	return res, nil
+}
+
+// caller names who sent ev, for the audit trail: the event's "by", else
+// the request ID.
+func (a *app) caller(ctx context.Context, ev Event) string {
+	if ev.By != "" {
+		return ev.By
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return "lambda request " + lc.AwsRequestID
+	}
+	return "lambda"
 }
 
 func (a *app) now() time.Time {

@@ -34,6 +34,9 @@ type Event struct {
 	// FailoverTo forces a failover to this region, as the host CLI's
 	// failover --to does.
 	FailoverTo string `json:"failover_to,omitempty"`
+	// Force makes failover_to switch even when the region fails its
+	// pre-flight, as failover --to R --force does.
+	Force bool `json:"force,omitempty"`
 	// Command is an operator's command: pause, resume, status or doctor.
 	Command string `json:"command,omitempty"`
 	// For and Reason are pause's duration (default 1h, at most 7 days)
@@ -89,6 +92,9 @@ type (
 	EventError struct{ Err error }
 	// StateError means the state item could not be read or written.
 	StateError struct{ Err error }
+	// PreflightError means a failover_to target failed its pre-flight and
+	// nothing was switched; send "force": true to switch anyway.
+	PreflightError struct{ Err error }
 	// PushIncompleteError means a failover was decided but some hosts did not
 	// converge; they are pending and re-pushed by the next checks.
 	PushIncompleteError struct{ Err error }
@@ -96,12 +102,16 @@ type (
 	CheckError struct{ Err error }
 )
 
-func (e *ConfigError) Error() string         { return "configuration: " + e.Err.Error() }
-func (e *ConfigError) Unwrap() error         { return e.Err }
-func (e *EventError) Error() string          { return e.Err.Error() }
-func (e *EventError) Unwrap() error          { return e.Err }
-func (e *StateError) Error() string          { return e.Err.Error() }
-func (e *StateError) Unwrap() error          { return e.Err }
+func (e *ConfigError) Error() string { return "configuration: " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+func (e *EventError) Error() string  { return e.Err.Error() }
+func (e *EventError) Unwrap() error  { return e.Err }
+func (e *StateError) Error() string  { return e.Err.Error() }
+func (e *StateError) Unwrap() error  { return e.Err }
+func (e *PreflightError) Error() string {
+	return e.Err.Error() + " (send \"force\": true with failover_to to switch anyway)"
+}
+func (e *PreflightError) Unwrap() error      { return e.Err }
 func (e *PushIncompleteError) Error() string { return e.Err.Error() }
 func (e *PushIncompleteError) Unwrap() error { return e.Err }
 func (e *CheckError) Error() string          { return e.Err.Error() }
@@ -116,6 +126,8 @@ func classify(err error) error {
 		return nil
 	case errors.Is(err, check.ErrPushIncomplete):
 		return &PushIncompleteError{Err: err}
+	case errors.Is(err, check.ErrPreflightFailed):
+		return &PreflightError{Err: err}
 	case errors.As(err, &se):
 		return &StateError{Err: err}
 	default:
@@ -159,7 +171,7 @@ type app struct {
 	// handler unwrapped.
 	dd    *ddlambda.Config
 	run   func(context.Context, *config.Config, check.Deps) (check.Result, error)
-	force func(context.Context, *config.Config, check.Deps, string) (check.Result, error)
+	force func(context.Context, *config.Config, check.Deps, check.FailoverRequest) (check.Result, error)
 	// doctor runs the function's readiness checks; nil when not wired.
 	doctor func(context.Context, check.Deps) doctor.Report
 }
@@ -206,7 +218,7 @@ func (a *app) Handle(ctx context.Context, payload json.RawMessage) (Response, er
 			deps.Log.Error("event refused", "error", err.Error())
 			return nil, &EventError{Err: err}
 		}
-		res, err := a.force(ctx, a.cfg, deps, ev.FailoverTo)
+		res, err := a.force(ctx, a.cfg, deps, check.FailoverRequest{To: ev.FailoverTo, Force: ev.Force, By: a.caller(ctx, ev)})
 		return res, classify(err)
 	}
 	res, err := a.run(ctx, a.cfg, deps)

@@ -59,7 +59,7 @@ func (r *runner) storeAndPush(ctx context.Context, old, intent state.State, res 
 	if err != nil {
 		return res, fmt.Errorf("store state: %w", err)
 	}
-	r.d.Metrics.Count("extcloud.failover", 1, "region:"+intent.ActiveRegion, "from:"+old.ActiveRegion)
+	r.d.Metrics.Count("extcloud."+string(wouldAct(r.cfg.DryRun, ActionFailover)), 1, "region:"+intent.ActiveRegion, "from:"+intent.PreviousRegion)
 	return r.pushIntent(ctx, stored, res)
 }
 
@@ -86,10 +86,6 @@ func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, 
 	if !ok {
 		r.log.Info("push in flight in another invocation", "generation", s.Pending.Generation,
 			"claimed_until", s.Pending.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))
-		return s, false, nil
-	}
-	if r.cfg.DryRun {
-		r.log.Info("dry run: would re-push pending failover", "generation", s.Pending.Generation, "region", s.Pending.Region, "hosts", pendingHosts(s.Pending))
 		return s, false, nil
 	}
 	s, err := r.d.Store.Swap(ctx, s, claimed)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"extcloud-failover/internal/state"
 )
@@ -37,9 +38,9 @@ func (r *runner) event(d Decision, active string) {
 	case ActionRecovered:
 		r.log.Info(fmt.Sprintf("recovered after %.0fs", secs), "region", active, "outage_seconds", secs, "action", string(d.Action))
 	case ActionFailover:
-		r.log.Warn(fmt.Sprintf("failover from %s to %s", active, d.To), "region", d.To, "from", active,
-			"reason", fmt.Sprintf("%s down for %.0fs (threshold %s)", active, secs, r.cfg.FailoverThreshold),
-			"outage_seconds", secs, "generation", d.State.Generation, "action", string(d.Action))
+		r.switchLine(active, d.To, fmt.Sprintf("%s down for %.0fs (threshold %s)", active, secs, r.cfg.FailoverThreshold), d.State.Generation, secs)
+	case ActionPaused:
+		r.log.Warn("failover held: "+d.Reason, "region", active, "outage_seconds", secs, "action", string(d.Action))
 	case ActionAllDown:
 		r.log.Error("all regions unavailable", "region", active, "outage_seconds", secs, "action", string(d.Action))
 	}
@@ -68,12 +69,26 @@ func (r *runner) summary(res Result, err error) {
 	if res.DryRun {
 		attrs = append(attrs, "dry_run", true)
 	}
+	if !res.PausedUntil.IsZero() {
+		attrs = append(attrs, "paused_until", res.PausedUntil.UTC().Format(time.RFC3339), "pause_reason", res.PauseReason)
+	}
 	level := slog.LevelInfo
 	if err != nil {
 		level = slog.LevelError
 		attrs = append(attrs, "error", err.Error())
 	}
 	r.log.Log(context.Background(), level, "check complete", attrs...)
+}
+
+// switchLine logs a failover: a warning "failover from A to B", or in a dry
+// run the info line "would fail over from A to B".
+func (r *runner) switchLine(from, to, reason string, generation int64, secs float64) {
+	level, msg := slog.LevelWarn, fmt.Sprintf("failover from %s to %s", from, to)
+	if r.cfg.DryRun {
+		level, msg = slog.LevelInfo, fmt.Sprintf("would fail over from %s to %s", from, to)
+	}
+	r.log.Log(context.Background(), level, msg, "region", to, "from", from, "reason", reason,
+		"outage_seconds", secs, "generation", generation, "action", string(wouldAct(r.cfg.DryRun, ActionFailover)))
 }
 
 func errString(err error) string {

@@ -44,6 +44,10 @@ type Deps struct {
 	// Fault, when set, is called at each FaultPoint; a non-nil error stops the
 	// invocation there as a crash would. Tests only.
 	Fault func(ctx context.Context, p FaultPoint) error
+	// DryRunStore is the dry run's own state, beside the real one
+	// (<STATE_FILE>.dry-run, <STATE_KEY>#dry-run); required with DRY_RUN,
+	// which then never touches Store or Pusher (see dryrun.go).
+	DryRunStore Store
 }
 
 // Result is the decision record of one invocation: the summary log line and
@@ -59,6 +63,9 @@ type Result struct {
 	To            string   `json:"to,omitempty"`
 	Reason        string   `json:"reason,omitempty"`
 	DryRun        bool     `json:"dry_run,omitempty"`
+	// PausedUntil and PauseReason describe the pause in force, if any.
+	PausedUntil time.Time `json:"paused_until,omitzero"`
+	PauseReason string    `json:"pause_reason,omitempty"`
 }
 
 // Run carries out one invocation: re-push a pending failover whose claim has
@@ -68,16 +75,45 @@ type Result struct {
 func Run(ctx context.Context, cfg *config.Config, deps Deps) (Result, error) {
 	r := newRunner(cfg, deps)
 	res, err := r.check(ctx)
+	res.Action = wouldAct(cfg.DryRun, res.Action)
 	r.summary(res, err)
 	return res, err
 }
 
-// Failover forces a switch to region to: the same compare-and-swap and push
-// as an automatic failover, without the threshold. The target's pre-flight is
-// logged but does not stop it: a person asked for it.
-func Failover(ctx context.Context, cfg *config.Config, deps Deps, to string) (Result, error) {
+// FailoverRequest is an operator's forced failover.
+type FailoverRequest struct {
+	// To is the region to switch to.
+	To string
+	// Force switches even when To fails its pre-flight.
+	Force bool
+	// By names who asked, for the audit trail.
+	By string
+}
+
+// ErrPreflightFailed means a forced failover was refused because its
+// target failed the pre-flight probe; FailoverRequest.Force overrides it.
+// Failover returns it as a *PreflightError.
+var ErrPreflightFailed = errors.New("check: target failed its pre-flight")
+
+// PreflightError is a forced failover refused by its target's pre-flight.
+type PreflightError struct {
+	Region string
+	Err    error // the probe's failure
+}
+
+func (e *PreflightError) Error() string { return e.Region + " failed its pre-flight: " + e.Err.Error() }
+
+// Is makes a PreflightError match ErrPreflightFailed.
+func (e *PreflightError) Is(target error) bool { return target == ErrPreflightFailed }
+
+// Failover forces a switch to req.To: the same compare-and-swap and push as
+// an automatic failover, without the threshold and through a pause. A
+// target that fails its pre-flight is refused (ErrPreflightFailed) unless
+// req.Force, and then the log says it was forced past the failed pre-flight.
+func Failover(ctx context.Context, cfg *config.Config, deps Deps, req FailoverRequest) (Result, error) {
 	r := newRunner(cfg, deps)
-	res, err := r.force(ctx, to)
+	res, err := r.force(ctx, req)
+	res.Action = wouldAct(cfg.DryRun, res.Action)
 	r.summary(res, err)
 	return res, err
 }
@@ -93,7 +129,8 @@ type runner struct {
 	status   int
 	probeErr error
 	latency  *latencyFigure
-	adopted  bool // the state was behind the hosts and must be written
+	adopted  bool  // the state was behind the hosts and must be written
+	err      error // the invocation cannot start: every entry point returns it
 }
 
 func newRunner(cfg *config.Config, d Deps) *runner {
@@ -108,6 +145,9 @@ func newRunner(cfg *config.Config, d Deps) *runner {
 		r.d.Metrics = discard{}
 	}
 	r.policy = Policy{Threshold: cfg.FailoverThreshold, MinInterval: cfg.FailoverMinInterval, ProbeInterval: cfg.ProbeInterval}
+	if cfg.DryRun {
+		r.d, r.err = shadow(r.d)
+	}
 	return r
 }
 
@@ -128,6 +168,9 @@ func (r *runner) setDeadline(ctx context.Context) {
 // load reads the state. A corrupt record (the FileStore has kept it aside)
 // counts as no state: adoptHosts then starts from the hosts' truth.
 func (r *runner) load(ctx context.Context) (state.State, error) {
+	if r.err != nil {
+		return state.State{}, r.err
+	}
 	s, err := r.d.Store.Load(ctx)
 	if errors.Is(err, state.ErrCorrupt) {
 		r.log.Error("state unreadable, continuing from the hosts' env file", "error", err.Error())
@@ -201,6 +244,7 @@ func (r *runner) check(ctx context.Context) (Result, error) {
 		obs.Candidates = candidates
 		d = Decide(s, obs, r.now(), r.policy)
 	}
+	d = recordSwitch(gatePause(s, d, r.now()), active, r.now())
 	if d.Action == ActionFailover {
 		r.claimIntent(&d.State)
 		failFrom, failTo = active, d.To
@@ -214,6 +258,9 @@ func (r *runner) check(ctx context.Context) (Result, error) {
 	if pushed && d.Action == ActionNone {
 		res.Action = ActionPendingPush
 	}
+	if held, _ := pauseHold(s, r.now()); held {
+		res.PausedUntil, res.PauseReason = s.Pause.Until, s.Pause.Reason
+	}
 	r.event(d, active)
 
 	if r.cfg.LatencyCheck == config.LatencyAlways && r.latency != nil {
@@ -224,14 +271,6 @@ func (r *runner) check(ctx context.Context) (Result, error) {
 		d.Write = true
 	}
 	if !d.Write {
-		return res, pushErr
-	}
-	if r.cfg.DryRun {
-		if d.Action == ActionFailover {
-			r.log.Info(fmt.Sprintf("dry run: would fail over from %s to %s", active, d.To), "action", string(d.Action))
-		} else {
-			r.log.Info("dry run: state not written", "action", string(d.Action))
-		}
 		return res, pushErr
 	}
 	if d.Action == ActionFailover {
@@ -265,8 +304,9 @@ func (r *runner) fault(ctx context.Context, p FaultPoint) error {
 }
 
 // force is Failover's body.
-func (r *runner) force(ctx context.Context, to string) (Result, error) {
+func (r *runner) force(ctx context.Context, req FailoverRequest) (Result, error) {
 	r.setDeadline(ctx)
+	to := req.To
 	s, err := r.load(ctx)
 	if err != nil {
 		return r.result(s, ActionNone), err
@@ -285,19 +325,44 @@ func (r *runner) force(ctx context.Context, to string) (Result, error) {
 		r.log.Info("already active: nothing to do", "region", to)
 		return res, nil
 	}
+	from := r.hostsRegion(ctx, s)
 	pr := r.d.Prober.Probe(ctx, config.Region{Name: to, Cloud: cloud})
 	r.recordProbe(pr)
+	reason := "forced by failover --to"
 	if !pr.Healthy {
-		r.log.Warn("forced failover target failed its pre-flight; switching anyway", "region", to, "error", errString(pr.Err))
+		if !req.Force {
+			res := r.result(s, ActionNone)
+			res.Region, res.To, res.Reason = s.ActiveRegion, "", "refused: "+to+" failed its pre-flight"
+			r.log.Warn("forced failover refused: "+to+" failed its pre-flight", "region", to, "error", errString(pr.Err))
+			return res, &PreflightError{Region: to, Err: pr.Err}
+		}
+		reason = "forced past a failed pre-flight: " + errString(pr.Err)
+		r.log.Warn("forced failover past a failed pre-flight", "region", to, "error", errString(pr.Err), "by", req.By)
 	}
 	next := Intent(s, to, cloud, r.now())
+	next.PreviousRegion = from
+	next = next.Record(state.Event{At: r.now(), Kind: state.EventForced, From: from, To: to, Reason: reason, By: req.By, Generation: next.Generation})
 	r.claimIntent(&next)
 	res := r.result(next, ActionFailover)
-	res.From, res.To, res.Healthy, res.Reason = s.ActiveRegion, to, pr.Healthy, "forced by failover --to"
-	r.log.Warn(fmt.Sprintf("failover from %s to %s", s.ActiveRegion, to), "region", to, "from", s.ActiveRegion,
-		"reason", res.Reason, "generation", next.Generation, "action", string(ActionFailover))
-	if r.cfg.DryRun {
-		return res, nil
-	}
+	res.From, res.To, res.Healthy, res.Reason = from, to, pr.Healthy, reason
+	r.switchLine(from, to, reason, next.Generation, 0)
 	return r.storeAndPush(ctx, s, next, res)
+}
+
+// hostsRegion is the region the hosts run: the active one, unless a push is
+// pending, when the hosts still run what the env file names (Recover), or
+// else the region the pending switch left.
+func (r *runner) hostsRegion(ctx context.Context, s state.State) string {
+	if s.Pending == nil {
+		return s.ActiveRegion
+	}
+	if r.d.Recover != nil {
+		if region, _, err := r.d.Recover(ctx); err == nil && region != "" {
+			return region
+		}
+	}
+	if s.PreviousRegion != "" {
+		return s.PreviousRegion
+	}
+	return s.ActiveRegion
 }
