@@ -69,7 +69,11 @@ func (l Lambda) Run(ctx context.Context) Report {
 		case in.Err != nil:
 			rep.add(Fail, part, in.Err.Error(), "check that the function's role may ssm:DescribeInstanceInformation")
 		case len(in.Online) == 0 && len(in.NotOnline) == 0:
-			rep.add(Fail, part, "resolves to no managed instance", "tag the hosts as SSM_TARGETS says, and check that their SSM agent is registered")
+			fix := "tag the hosts as SSM_TARGETS says, and check that their SSM agent is registered"
+			if !strings.HasPrefix(in.Target, "tag:") {
+				fix = "check the instance ID in SSM_TARGETS, and that its SSM agent is registered in this account and region"
+			}
+			rep.add(Fail, part, "resolves to no managed instance", fix)
 		case len(in.NotOnline) > 0:
 			ids := slices.Sorted(maps.Keys(in.NotOnline))
 			var offline []string
