@@ -58,7 +58,7 @@ func (e *DoctorError) Error() string {
 // checkCommand refuses a command event that cannot be carried out, before
 // anything is read or written.
 func (a *app) checkCommand(ev Event) (time.Duration, error) {
-	if ev.FailoverTo != "" {
+	if ev.FailoverTo != "" || ev.Force {
 		return 0, errors.New("event: failover_to and command: send one of them")
 	}
 	switch ev.Command {
@@ -88,6 +88,21 @@ func (a *app) checkCommand(ev Event) (time.Duration, error) {
 		return 0, fmt.Errorf("event: by: %s", p)
 	}
 	return d, nil
+}
+
+// checkFailoverEvent refuses what only a failover_to event may carry, and
+// a "by" that cannot reach a log line.
+func checkFailoverEvent(ev Event) error {
+	if ev.Force && ev.FailoverTo == "" {
+		return errors.New("event: force: only with failover_to (e.g. {\"failover_to\": \"EU\", \"force\": true})")
+	}
+	if ev.For != "" || ev.Reason != "" {
+		return errors.New("event: for, reason: only for the pause command")
+	}
+	if p := check.TextProblem(ev.By, 128); p != "" {
+		return fmt.Errorf("event: by: %s", p)
+	}
+	return nil
 }
 
 // command carries out a checked command event.

@@ -102,6 +102,9 @@ func TestCommandErrors(t *testing.T) {
 		{"for without pause", `{"command": "resume", "for": "1h"}`, "EventError", `event: for, reason: only for the pause command (got command "resume")`},
 		{"command and failover", `{"command": "status", "failover_to": "EU"}`, "EventError", `event: failover_to and command: send one of them`},
 		{"command not a string", `{"command": 1}`, "EventError", `event: json: cannot unmarshal number`},
+		{"force without failover_to", `{"force": true}`, "EventError", `event: force: only with failover_to`},
+		{"reason without pause", `{"offset": 10, "reason": "x"}`, "EventError", `event: for, reason: only for the pause command`},
+		{"by with a newline", `{"failover_to": "EU", "by": "a\nb"}`, "EventError", `event: by: has a control character`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -191,6 +191,8 @@ func (a *app) Handle(ctx context.Context, payload json.RawMessage) (Response, er
 	var pauseFor time.Duration
 	if err == nil && ev.Command != "" {
 		pauseFor, err = a.checkCommand(ev)
+	} else if err == nil {
+		err = checkFailoverEvent(ev)
 	}
 	if err != nil {
 		a.log.Error("event refused", "error", err.Error())
