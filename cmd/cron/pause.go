@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -26,8 +27,24 @@ func (a *app) operator() string {
 	return user + "@" + host
 }
 
-func (a *app) pause(ctx context.Context) int {
-	req := check.PauseRequest{For: a.pauseFor, Reason: a.reason, By: a.operator()}
+// pauseFlags is pause's own flags, --for and --reason, and its body.
+func pauseFlags(fs *flag.FlagSet) body {
+	dur := fs.String("for", "", "how long to hold automatic switches (default 1h, at most 7 days)")
+	reason := fs.String("reason", "", "why, for status and the logs")
+	return func(ctx context.Context, a *app) int { return a.pause(ctx, *dur, *reason) }
+}
+
+func (a *app) pause(ctx context.Context, dur, reason string) int {
+	d, err := parsePauseFor(dur)
+	if err != nil {
+		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
+		return exitUsage
+	}
+	if p := check.TextProblem(reason, check.MaxReasonBytes); p != "" {
+		fmt.Fprintln(a.stderr, "extcloud-failover: --reason: "+p)
+		return exitUsage
+	}
+	req := check.PauseRequest{For: d, Reason: reason, By: a.operator()}
 	return a.invoke(ctx, func(ctx context.Context, deps check.Deps) (check.Result, error) {
 		_, err := check.Pause(ctx, a.cfg, deps, req)
 		return check.Result{}, err

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -29,7 +30,13 @@ func readState(path string) (state.State, error) {
 	return state.Decode(data)
 }
 
-func (a *app) status(context.Context) int {
+// statusFlags is status's own flag, --json, and its body.
+func statusFlags(fs *flag.FlagSet) body {
+	asJSON := fs.Bool("json", false, "print JSON")
+	return func(_ context.Context, a *app) int { return a.status(*asJSON) }
+}
+
+func (a *app) status(asJSON bool) int {
 	path := a.cfg.StateFile
 	if a.cfg.DryRun {
 		path += config.DryRunSuffix // the dry run's own state
@@ -40,7 +47,7 @@ func (a *app) status(context.Context) int {
 		return exitRuntime
 	}
 	rep := check.NewStatus(a.cfg, s, time.Now())
-	if a.json {
+	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {

@@ -81,7 +81,7 @@ func Pause(ctx context.Context, cfg *config.Config, deps Deps, req PauseRequest)
 	}
 	r := newRunner(cfg, deps)
 	r.setDeadline(ctx)
-	s, err := r.load(ctx)
+	s, _, err := r.load(ctx)
 	if err != nil {
 		return s, err
 	}
@@ -110,7 +110,7 @@ func Resume(ctx context.Context, cfg *config.Config, deps Deps, by string) (stat
 	}
 	r := newRunner(cfg, deps)
 	r.setDeadline(ctx)
-	s, err := r.load(ctx)
+	s, _, err := r.load(ctx)
 	if err != nil {
 		return s, err
 	}

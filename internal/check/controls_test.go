@@ -69,7 +69,7 @@ func TestResumeAfterExpiryIsNotPaused(t *testing.T) {
 // conflictOnce is a Store whose first Swap loses to a write of another
 // invocation, which change makes to the stored state first.
 type conflictOnce struct {
-	Store
+	state.Store
 	done   atomic.Bool
 	change func(state.State) state.State
 }

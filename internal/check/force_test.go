@@ -77,7 +77,7 @@ var errReadOnly = errors.New("read-only store")
 
 // readOnly is a Store that refuses every write, so a test can look at what
 // an invocation would store.
-type readOnly struct{ Store }
+type readOnly struct{ state.Store }
 
 func (readOnly) Swap(context.Context, state.State, state.State) (state.State, error) {
 	return state.State{}, errReadOnly

@@ -1,6 +1,7 @@
-// This file holds pushing: claiming an intent, storing it and pushing it,
-// re-pushing a pending failover, interpreting and recording the pusher's
-// result with compare-and-swap, and adopting the hosts' newer generation.
+// This file holds pushing: claiming an intent, re-pushing a pending
+// failover, pushing to the hosts, interpreting the pusher's result (a pure
+// function), recording it with compare-and-swap, and adopting the hosts'
+// newer generation when they refuse a push as stale.
 
 package check
 
@@ -8,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -23,11 +25,166 @@ var ErrPushIncomplete = errors.New("check: push incomplete")
 // re-push goes to every target.
 const MaxPendingHosts = 100
 
-// adopt records the hosts' region and generation after they refused a push
-// as stale: the state was behind them (restored from an old copy). Retrying
-// would be refused forever; the hosts' truth wins and the outage clock
-// starts again for their region.
-func (r *runner) adopt(ctx context.Context, s state.State, region string, gen int64) (state.State, error) {
+// claimIntent makes this invocation the holder of a new intent until its
+// deadline, so no concurrent run repeats the push while it is in flight.
+func (r *runner) claimIntent(s *state.State) {
+	s.Pending.ClaimedUntil = r.deadline
+	s.Pending.Attempts = 1
+}
+
+// repush claims and re-pushes a pending failover whose claim has expired.
+// It reports whether it pushed.
+func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, error) {
+	p := s.Pending
+	claimed, ok := Claim(s, r.now(), r.deadline)
+	if !ok {
+		r.log.Info("push in flight in another invocation", "generation", p.Generation,
+			"claimed_until", p.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))
+		return s, false, nil
+	}
+	s, err := r.write(ctx, s, claimed)
+	if err != nil {
+		return s, false, err
+	}
+	r.log.Info("re-pushing pending failover", "generation", s.Pending.Generation, "region", s.Pending.Region,
+		"hosts", pendingHosts(s.Pending), "attempt", s.Pending.Attempts, "action", string(ActionPendingPush))
+	s, err = r.push(ctx, s)
+	return s, true, err
+}
+
+// push sends s.Pending to its hosts, reports what happened and records
+// which hosts converged.
+func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
+	p := *s.Pending
+	result, perr := r.d.Pusher.Push(ctx, remote.Target{Region: p.Region, Cloud: p.Cloud, Generation: p.Generation}, p.Hosts)
+	if err := r.fault(ctx, FaultAfterPush); err != nil {
+		return s, err
+	}
+	if errors.Is(perr, remote.ErrStaleGeneration) && r.d.Recover != nil {
+		region, gen, err := r.d.Recover(ctx)
+		if _, known := r.cfg.Cloud(region); err == nil && known && gen > p.Generation {
+			return r.adoptNewerGeneration(ctx, s, region, gen)
+		}
+	}
+	out := interpretPush(p, result, perr)
+	r.reportPush(p, result, perr, out)
+	s, err := r.update(ctx, s, fmt.Sprintf("record push of generation %d", p.Generation), func(cur state.State) (state.State, bool) {
+		return out.record(cur, r.now())
+	})
+	switch {
+	case err != nil:
+		return s, err
+	case out.converged:
+		r.log.Info("failover converged", "generation", p.Generation, "region", p.Region)
+		return s, nil
+	case s.Pending == nil || s.Pending.Generation != p.Generation:
+		return s, nil // another invocation recorded or superseded it
+	}
+	return s, fmt.Errorf("%w: generation %d: %s (hosts stay pending; later checks retry them, `status` lists them)", ErrPushIncomplete, p.Generation, out.lastErr)
+}
+
+// pushOutcome is what one push achieved, as interpretPush reads it.
+type pushOutcome struct {
+	generation int64
+	converged  bool // every host converged: the pending push is done
+	// retry are the hosts the next push goes to, sorted; nil (when not
+	// converged) means every target.
+	retry []string
+	// tooMany is how many hosts had not converged when they were more
+	// than MaxPendingHosts, and retry went to every target instead.
+	tooMany int
+	lastErr string // why not, for the pending record and the error
+	// inFlightUntil is how long hosts may still be running this push (SSM).
+	inFlightUntil time.Time
+	// hosts is what happened to each host that did not converge, by host.
+	hosts []hostFailure
+}
+
+// hostFailure is one host that did not converge, and what follows from it.
+type hostFailure struct {
+	host string
+	err  error
+	fate hostFate
+}
+
+type hostFate int
+
+const (
+	hostRetried hostFate = iota // retried by a later push
+	hostNewer                   // runs a newer generation: not retried
+	hostGone                    // no longer configured: dropped
+)
+
+// interpretPush reads the pusher's result for pending push p: which hosts a
+// later push retries and why. It is a pure function.
+func interpretPush(p state.Pending, result remote.Result, perr error) pushOutcome {
+	out := pushOutcome{generation: p.Generation, inFlightUntil: result.InFlightUntil}
+	var retry []string
+	if perr != nil {
+		retry = slices.Clone(p.Hosts)
+		out.lastErr = perr.Error()
+	}
+	for _, h := range slices.Sorted(maps.Keys(result.Failed)) {
+		err := result.Failed[h]
+		f := hostFailure{host: h, err: err, fate: hostRetried}
+		switch {
+		case errors.Is(err, remote.ErrStaleGeneration):
+			f.fate = hostNewer
+		case errors.Is(err, remote.ErrUnknownHost):
+			f.fate = hostGone
+		default:
+			retry = append(retry, h)
+			if out.lastErr == "" {
+				out.lastErr = h + ": " + err.Error()
+			}
+		}
+		out.hosts = append(out.hosts, f)
+	}
+	slices.Sort(retry)
+	retry = slices.Compact(retry)
+	out.converged = perr == nil && len(retry) == 0
+	if len(retry) > MaxPendingHosts {
+		// A large fleet that has not finished (SSM waves outlast one
+		// invocation): re-push to every target rather than keep thousands of
+		// IDs in the state item and send them back 50 at a time. The push is
+		// idempotent per generation, so converged hosts restart nothing.
+		out.tooMany = len(retry)
+		out.lastErr = fmt.Sprintf("%d hosts not converged, e.g. %s", len(retry), out.lastErr)
+		retry = nil
+	}
+	out.retry = retry
+	return out
+}
+
+// record returns cur with the outcome recorded, and false when cur no
+// longer holds this push (another invocation recorded or superseded it).
+// The claim is released so the next invocation retries, unless hosts may
+// still be running this push (SSM): then not before that.
+func (o pushOutcome) record(cur state.State, now time.Time) (state.State, bool) {
+	if cur.Pending == nil || cur.Pending.Generation != o.generation {
+		return cur, false
+	}
+	next := cur
+	if o.converged {
+		next.Pending = nil
+		return next, true
+	}
+	np := *cur.Pending
+	np.Hosts = o.retry
+	np.LastError = o.lastErr
+	np.ClaimedUntil = time.Time{}
+	if o.inFlightUntil.After(now) {
+		np.ClaimedUntil = o.inFlightUntil
+	}
+	next.Pending = &np
+	return next, true
+}
+
+// adoptNewerGeneration records the hosts' region and generation after they
+// refused a push as stale: the state was behind them (restored from an old
+// copy). Retrying would be refused forever; the hosts' truth wins and the
+// outage clock starts again for their region.
+func (r *runner) adoptNewerGeneration(ctx context.Context, s state.State, region string, gen int64) (state.State, error) {
 	r.log.Warn("hosts run a newer generation than the state; adopting it", "region", region, "generation", gen,
 		"state_region", s.ActiveRegion, "state_generation", s.Generation)
 	return r.update(ctx, s, fmt.Sprintf("adopt the hosts' generation %d", gen), func(cur state.State) (state.State, bool) {
@@ -39,150 +196,6 @@ func (r *runner) adopt(ctx context.Context, s state.State, region string, gen in
 		next.OutageStartedAt, next.LastProbeAt = time.Time{}, time.Time{}
 		return next, true
 	})
-}
-
-// claimIntent makes this invocation the holder of a new intent until its
-// deadline, so no concurrent run repeats the push while it is in flight.
-func (r *runner) claimIntent(s *state.State) {
-	s.Pending.ClaimedUntil = r.deadline
-	s.Pending.Attempts = 1
-}
-
-// storeAndPush stores a failover intent with compare-and-swap, then pushes
-// it and records the outcome. Losing the swap means another invocation
-// acted: nothing is pushed.
-func (r *runner) storeAndPush(ctx context.Context, old, intent state.State, res Result) (Result, error) {
-	stored, err := r.d.Store.Swap(ctx, old, intent)
-	if errors.Is(err, state.ErrConflict) {
-		return r.lost(ctx, "state changed by another invocation")
-	}
-	if err != nil {
-		return res, fmt.Errorf("store state: %w", err)
-	}
-	r.d.Metrics.Count("extcloud."+string(wouldAct(r.cfg.DryRun, ActionFailover)), 1, "region:"+intent.ActiveRegion, "from:"+intent.PreviousRegion)
-	return r.pushIntent(ctx, stored, res)
-}
-
-// pushIntent pushes the intent just stored and records the outcome.
-func (r *runner) pushIntent(ctx context.Context, s state.State, res Result) (Result, error) {
-	if err := r.fault(ctx, FaultAfterIntent); err != nil {
-		return res, err
-	}
-	s, err := r.push(ctx, s)
-	if s.ActiveRegion != res.To {
-		res.To, res.Reason = s.ActiveRegion, "hosts run a newer generation; adopted"
-	}
-	res.Generation = s.Generation
-	res.PendingHosts = []string{}
-	if s.Pending != nil {
-		res.PendingHosts = pendingHosts(s.Pending)
-	}
-	return res, err
-}
-
-// repush claims and re-pushes a pending failover whose claim has expired.
-func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, error) {
-	claimed, ok := Claim(s, r.now(), r.deadline)
-	if !ok {
-		r.log.Info("push in flight in another invocation", "generation", s.Pending.Generation,
-			"claimed_until", s.Pending.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))
-		return s, false, nil
-	}
-	s, err := r.d.Store.Swap(ctx, s, claimed)
-	if err != nil {
-		return s, false, err
-	}
-	r.log.Info("re-pushing pending failover", "generation", s.Pending.Generation, "region", s.Pending.Region,
-		"hosts", pendingHosts(s.Pending), "attempt", s.Pending.Attempts, "action", string(ActionPendingPush))
-	s, err = r.push(ctx, s)
-	return s, true, err
-}
-
-// push sends s.Pending to its hosts and records which converged.
-func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
-	p := s.Pending
-	t := remote.Target{Region: p.Region, Cloud: p.Cloud, Generation: p.Generation}
-	result, perr := r.d.Pusher.Push(ctx, t, p.Hosts)
-	if err := r.fault(ctx, FaultAfterPush); err != nil {
-		return s, err
-	}
-	if errors.Is(perr, remote.ErrStaleGeneration) && r.d.Recover != nil {
-		region, gen, err := r.d.Recover(ctx)
-		if _, known := r.cfg.Cloud(region); err == nil && known && gen > p.Generation {
-			return r.adopt(ctx, s, region, gen)
-		}
-	}
-	var failed []string
-	var firstErr string
-	if perr != nil {
-		failed = p.Hosts
-		firstErr = perr.Error()
-		r.log.Error("push failed", "generation", p.Generation, "region", p.Region, "error", firstErr)
-	}
-	for _, h := range result.Converged {
-		r.log.Info("host converged", "host", h, "generation", p.Generation, "region", p.Region)
-	}
-	for h, err := range result.Failed {
-		if errors.Is(err, remote.ErrStaleGeneration) {
-			r.log.Warn("host runs a newer generation; not retried", "host", h, "generation", p.Generation, "error", err.Error())
-			continue
-		}
-		if errors.Is(err, remote.ErrUnknownHost) {
-			r.log.Warn("pending host is no longer configured; dropped", "host", h, "generation", p.Generation)
-			continue
-		}
-		r.log.Error("host did not converge", "host", h, "generation", p.Generation, "region", p.Region, "error", err.Error())
-		failed = append(failed, h)
-		if firstErr == "" {
-			firstErr = h + ": " + err.Error()
-		}
-	}
-	r.d.Metrics.Count("extcloud.push.hosts", int64(len(result.Converged)), "region:"+p.Region, "status:converged")
-	r.d.Metrics.Count("extcloud.push.hosts", int64(len(failed)), "region:"+p.Region, "status:failed")
-	slices.Sort(failed)
-	failed = slices.Compact(failed)
-	converged := perr == nil && len(failed) == 0
-	if len(failed) > MaxPendingHosts {
-		// A large fleet that has not finished (SSM waves outlast one
-		// invocation): re-push to every target rather than keep thousands of
-		// IDs in the state item and send them back 50 at a time. The push is
-		// idempotent per generation, so converged hosts restart nothing.
-		r.log.Warn("many hosts not converged; the next push goes to every target", "hosts", len(failed), "generation", p.Generation)
-		firstErr = fmt.Sprintf("%d hosts not converged, e.g. %s", len(failed), firstErr)
-		failed = nil
-	}
-	s, err := r.update(ctx, s, fmt.Sprintf("record push of generation %d", p.Generation), func(cur state.State) (state.State, bool) {
-		if cur.Pending == nil || cur.Pending.Generation != p.Generation {
-			return cur, false // another invocation recorded or superseded it
-		}
-		next := cur
-		if converged {
-			next.Pending = nil
-			return next, true
-		}
-		np := *cur.Pending
-		np.Hosts = failed
-		np.LastError = firstErr
-		// Release the claim so the next invocation retries, unless hosts
-		// may still be running this push (SSM): then not before that.
-		np.ClaimedUntil = time.Time{}
-		if result.InFlightUntil.After(r.now()) {
-			np.ClaimedUntil = result.InFlightUntil
-		}
-		next.Pending = &np
-		return next, true
-	})
-	if err != nil {
-		return s, err
-	}
-	if !converged && (s.Pending == nil || s.Pending.Generation != p.Generation) {
-		return s, nil // another invocation recorded or superseded it
-	}
-	if converged {
-		r.log.Info("failover converged", "generation", p.Generation, "region", p.Region)
-		return s, nil
-	}
-	return s, fmt.Errorf("%w: generation %d: %s (hosts stay pending; later checks retry them, `status` lists them)", ErrPushIncomplete, p.Generation, firstErr)
 }
 
 // update applies change to the stored state with compare-and-swap. When

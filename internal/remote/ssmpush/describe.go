@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"extcloud-failover/internal/ident"
 )
 
 // DescribeAPI is the part of the SSM API Describe uses; *ssm.Client
@@ -38,13 +40,12 @@ const maxDescribePages = 100
 
 // Describe resolves every target with DescribeInstanceInformation, changing
 // nothing: a tag target by its tag filter, an instance ID by itself.
-func Describe(ctx context.Context, api DescribeAPI, targets []Target) []TargetInstances {
+func Describe(ctx context.Context, api DescribeAPI, targets []ident.SSMTarget) []TargetInstances {
 	out := make([]TargetInstances, 0, len(targets))
 	for _, t := range targets {
-		ti := TargetInstances{Target: "tag:" + t.TagKey + "=" + t.TagValue, NotOnline: map[string]string{}}
+		ti := TargetInstances{Target: t.String(), NotOnline: map[string]string{}}
 		filter := types.InstanceInformationStringFilter{Key: aws.String("tag:" + t.TagKey), Values: []string{t.TagValue}}
 		if t.InstanceID != "" {
-			ti.Target = t.InstanceID
 			filter = types.InstanceInformationStringFilter{Key: aws.String("InstanceIds"), Values: []string{t.InstanceID}}
 		}
 		in := &ssm.DescribeInstanceInformationInput{Filters: []types.InstanceInformationStringFilter{filter}, MaxResults: aws.Int32(50)}
