@@ -7,6 +7,10 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -252,5 +256,37 @@ func TestE2EDryRunShadowsAWholeOutage(t *testing.T) {
 	st := dry.run("status")
 	if !strings.Contains(st.stdout, "active region:  EU") || !strings.Contains(st.stdout, "failover  NAM -> EU") {
 		t.Errorf("status --dry-run shows the dry run's own state:\n%s", st.stdout)
+	}
+}
+
+// TestE2EFailoverToAnIPv6LoopbackCloud: a cloud given as [::1]:port is
+// accepted (it is loopback), probed, and written to the env file.
+func TestE2EFailoverToAnIPv6LoopbackCloud(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatalf("listen on [::1]: %v", err)
+	}
+	v6 := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"status":"ok"}`)
+	}))
+	v6.Listener = l
+	v6.Start()
+	t.Cleanup(v6.Close)
+	cloud := strings.TrimPrefix(v6.URL, "http://") // [::1]:port
+	f := newFleet(t)
+	f.env = append(f.env, "EXT_CLOUD_FAILOVER_LIST=NAM="+f.nam.Cloud()+",EU="+cloud)
+	if inv := f.run("validate"); inv.code != 0 {
+		t.Fatalf("validate with EU=%s: exit %d %s", cloud, inv.code, inv.stderr)
+	}
+	f.nam.Down.Store(true)
+	f.plantOutage(time.Minute)
+	inv := f.run()
+	if inv.action() != "failover" || inv.summary["to"] != "EU" || f.starts() != 2 {
+		t.Fatalf("failover to %s: action %q starts %d:\n%s", cloud, inv.action(), f.starts(), inv.stdout)
+	}
+	env, _ := os.ReadFile(f.envFile)
+	if !strings.Contains(string(env), "EXT_CLOUD="+cloud+"\n") {
+		t.Errorf("env file does not name %s:\n%s", cloud, env)
 	}
 }
