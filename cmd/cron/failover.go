@@ -24,7 +24,7 @@ func (a *app) failover(ctx context.Context, to string, force bool) int {
 		fmt.Fprintln(a.stderr, "extcloud-failover: --to: required with failover (e.g. failover --to EU)")
 		return exitUsage
 	}
-	if _, err := a.cfg.CloudOf("--to", to); err != nil {
+	if _, err := a.cfg.CheckRegion("--to", to); err != nil {
 		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
 		return exitUsage
 	}

@@ -216,7 +216,7 @@ func (a *app) Handle(ctx context.Context, payload json.RawMessage) (Response, er
 		return a.command(ctx, ev, pauseFor, deps)
 	}
 	if ev.FailoverTo != "" {
-		if _, err := a.cfg.CloudOf("failover_to", ev.FailoverTo); err != nil {
+		if _, err := a.cfg.CheckRegion("failover_to", ev.FailoverTo); err != nil {
 			deps.Log.Error("event refused", "error", err.Error())
 			return nil, &EventError{Err: err}
 		}

@@ -352,7 +352,7 @@ func (r *runner) force(ctx context.Context, req FailoverRequest) (Result, observ
 	if err != nil {
 		return r.result(s, ActionNone), observed{}, err
 	}
-	cloud, err := r.cfg.CloudOf("failover", to)
+	cloud, err := r.cfg.CheckRegion("failover", to)
 	if err != nil {
 		return r.result(s, ActionNone), observed{}, err
 	}

@@ -2,11 +2,12 @@ package config
 
 import (
 	"errors"
-	"extcloud-failover/internal/ident"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"extcloud-failover/internal/ident"
 )
 
 // maxErrorLen bounds any error line, whatever the input.

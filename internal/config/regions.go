@@ -4,9 +4,10 @@
 package config
 
 import (
-	"extcloud-failover/internal/ident"
 	"net/url"
 	"strings"
+
+	"extcloud-failover/internal/ident"
 )
 
 // Primary returns the region active when there is no state yet:
@@ -21,7 +22,8 @@ func (c *Config) Primary() string {
 	return ""
 }
 
-// Cloud returns region's cloud and whether region is in the list.
+// Cloud looks region up: its cloud and whether region is in the list. See
+// CheckRegion for a name the user gave.
 func (c *Config) Cloud(region string) (string, bool) {
 	for _, r := range c.Regions {
 		if r.Name == region {
@@ -31,9 +33,10 @@ func (c *Config) Cloud(region string) (string, bool) {
 	return "", false
 }
 
-// CloudOf returns region's cloud, or an *Error for field (the setting or
-// flag the name came from) listing the configured regions.
-func (c *Config) CloudOf(field, region string) (string, error) {
+// CheckRegion checks a region name the user gave (in field: a setting,
+// flag or event field) and returns its cloud, or an *Error naming field
+// and listing the configured regions.
+func (c *Config) CheckRegion(field, region string) (string, error) {
 	if cloud, ok := c.Cloud(region); ok {
 		return cloud, nil
 	}

@@ -13,7 +13,7 @@ import (
 // crossCheck validates what depends on more than one setting.
 func (l *loader) crossCheck(c *Config) error {
 	if c.PrimaryRegion != "" {
-		if _, err := c.CloudOf(l.field("EXT_CLOUD_REGION"), c.PrimaryRegion); err != nil {
+		if _, err := c.CheckRegion(l.field("EXT_CLOUD_REGION"), c.PrimaryRegion); err != nil {
 			return err
 		}
 	}

@@ -4,11 +4,12 @@
 package config
 
 import (
-	"extcloud-failover/internal/ident"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"extcloud-failover/internal/ident"
 )
 
 // Defaults that other packages and the docs refer to.
