@@ -42,7 +42,7 @@ func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, 
 			"claimed_until", p.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))
 		return s, false, nil
 	}
-	s, err := r.write(ctx, s, claimed)
+	s, _, err := r.write(ctx, s, claimed, "would re-push pending failover", "generation", p.Generation, "region", p.Region, "hosts", pendingHosts(p))
 	if err != nil {
 		return s, false, err
 	}

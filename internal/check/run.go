@@ -292,7 +292,8 @@ func (r *runner) decide(ctx context.Context, s state.State, seen observed) Decis
 // outcome in res. lost reports a lost compare-and-swap: another invocation
 // acted, this one pushed nothing, and res says so.
 func (r *runner) commit(ctx context.Context, old, next state.State, res Result) (_ Result, lost bool, _ error) {
-	stored, err := r.write(ctx, old, next)
+	// A failover's would line is the event's (switchLine).
+	stored, _, err := r.write(ctx, old, next, "")
 	switch {
 	case errors.Is(err, state.ErrConflict):
 		res, err := r.lost(ctx, "state changed by another invocation")
@@ -314,14 +315,19 @@ func (r *runner) commit(ctx context.Context, old, next state.State, res Result) 
 }
 
 // write stores next over old with compare-and-swap and returns what was
-// stored. Under DRY_RUN the store is the dry run's own (see shadow), so a
-// dry run writes here too, and never the real state.
-func (r *runner) write(ctx context.Context, old, next state.State) (state.State, error) {
+// stored, and whether it was. Every write of an invocation starts here.
+// Under DRY_RUN the store is the dry run's own (see shadow), so a dry run
+// writes too, never the real state, and would (when not empty) is logged at
+// info with attrs, saying what the write stands for.
+func (r *runner) write(ctx context.Context, old, next state.State, would string, attrs ...any) (state.State, bool, error) {
+	if r.cfg.DryRun && would != "" {
+		r.log.Info("dry run: "+would, attrs...)
+	}
 	stored, err := r.d.Store.Swap(ctx, old, next)
 	if err != nil {
-		return old, fmt.Errorf("store state: %w", err)
+		return old, false, fmt.Errorf("store state: %w", err)
 	}
-	return stored, nil
+	return stored, true, nil
 }
 
 // lost handles a lost compare-and-swap: another invocation acted.
