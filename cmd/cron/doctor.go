@@ -1,7 +1,7 @@
-package main
-
 // This file holds the doctor command: a read-only readiness check of the
 // whole failover path, printed as a checklist.
+
+package main
 
 import (
 	"context"

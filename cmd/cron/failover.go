@@ -1,7 +1,7 @@
-package main
-
 // This file holds the failover command: a forced switch to --to REGION,
 // refused when the region fails its pre-flight unless --force.
+
+package main
 
 import (
 	"context"

@@ -1,7 +1,7 @@
-package main
-
 // This file holds the pause and resume commands: an operator's hold on
 // automatic switches, stored in the state for every checker sharing it.
+
+package main
 
 import (
 	"context"

@@ -1,7 +1,7 @@
-package main
-
 // This file holds the status command: the state as an operator reads it,
 // with the pause in force and the audit trail, newest first.
+
+package main
 
 import (
 	"context"

@@ -1,9 +1,9 @@
-package main
-
 // This file holds the on-call's event commands: {"command": "pause",
 // "for": "2h", "reason": "..."}, {"command": "resume"}, {"command":
 // "status"} and {"command": "doctor"}, the Lambda form of the host's
 // subcommands of the same names.
+
+package main
 
 import (
 	"context"

@@ -1,7 +1,7 @@
-package check
-
 // This file holds the operator's controls on the state: pause and resume,
 // each a compare-and-swap that records an audit event.
+
+package check
 
 import (
 	"context"

@@ -1,9 +1,9 @@
-package check
-
 // This file holds the dry run, in one place: with DRY_RUN the invocation
 // keeps its own state (Deps.DryRunStore) instead of the real one, pushes
 // through a pusher that touches nothing, and reports what it would have
 // done (would_failover, would_failback, ...) at info.
+
+package check
 
 import (
 	"context"

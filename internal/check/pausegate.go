@@ -1,9 +1,9 @@
-package check
-
 // This file holds the pause gate: while an operator's pause is in force an
 // automatic switch is held (the probes, the logs, the metrics and the
 // outage clock go on), and the first run after the pause has ended lifts it
 // and records that in the audit trail.
+
+package check
 
 import (
 	"fmt"

@@ -1,7 +1,7 @@
-package check
-
 // This file holds the status report: what `status` prints on a host and
 // what a {"command": "status"} event returns on Lambda.
+
+package check
 
 import (
 	"fmt"

@@ -1,9 +1,9 @@
-package config
-
 // This file holds the guards against configurations that parse but would
 // do harm or mislead on the first real run: two files the tool writes that
 // collide, a failover list with nowhere to fail over to, a threshold the
 // probe cadence cannot measure.
+
+package config
 
 import (
 	"strings"

@@ -1,7 +1,7 @@
-package doctor
-
 // This file holds the host's checks: files, state, supervisords, and that
 // the env file and the state agree.
+
+package doctor
 
 import (
 	"context"

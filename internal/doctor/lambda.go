@@ -1,7 +1,7 @@
-package doctor
-
 // This file holds the Lambda function's checks: the state item and the SSM
 // targets.
+
+package doctor
 
 import (
 	"context"

@@ -1,7 +1,7 @@
-package doctor
-
 // This file holds the checks both paths share: every region's probe and the
 // local-network guard.
+
+package doctor
 
 import (
 	"context"

@@ -1,6 +1,6 @@
-package doctor
-
 // This file holds the checklist: one Result per check, and how it prints.
+
+package doctor
 
 import (
 	"fmt"

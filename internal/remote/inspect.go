@@ -1,7 +1,7 @@
-package remote
-
 // This file holds Supervisor.Inspect: a read-only look at every supervisord
 // a push would restart programs on, for `doctor`.
+
+package remote
 
 import (
 	"context"

@@ -1,8 +1,8 @@
-package testenv
-
 // This file holds the local SSM endpoint's DescribeInstanceInformation, for
 // doctor: every instance matching the filters, Online unless its agent
 // never answers.
+
+package testenv
 
 import (
 	"slices"

@@ -1,7 +1,7 @@
-package ssmpush
-
 // This file holds Describe: which managed instances each SSM target
 // resolves to and whether their agents are online, for `doctor`.
+
+package ssmpush
 
 import (
 	"context"
