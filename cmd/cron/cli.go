@@ -40,6 +40,7 @@ var commands = []command{
 	{"resume", "resume", "lift a pause", noFlags((*app).resume)},
 	{"doctor", "doctor", "check the whole failover path without changing anything", noFlags((*app).doctor)},
 	{"validate", "validate", "check the configuration and exit", noFlags((*app).validate)},
+	{"simulate", "simulate --timeline F|--log F|- [--json] [--svg F]", "replay a timeline through the decision engine: no network, state or restarts", simulateCommand},
 }
 
 // defaultCommand runs when the first argument is not a subcommand's name.

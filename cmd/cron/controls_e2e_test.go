@@ -92,7 +92,7 @@ func TestE2EPauseHoldsTheFailoverUntilResume(t *testing.T) {
 			t.Fatalf("still paused: action %q", inv.action())
 		}
 	}
-	if f.envRegion() != "" || f.starts() != 1 || f.readState().Generation != 0 {
+	if f.envRegion() != "NAM" || f.starts() != 1 || f.readState().Generation != 0 {
 		t.Fatalf("switched while paused: env %q starts %d", f.envRegion(), f.starts())
 	}
 
@@ -124,11 +124,14 @@ func TestE2EPauseExpiresAndTheOutageFailsOver(t *testing.T) {
 	if inv.summary["to"] != "EU" || time.Now().Before(until) {
 		t.Fatalf("failed over to %v, before the pause ended at %v?", inv.summary["to"], until)
 	}
-	if f.envRegion() != "EU" || f.readState().Pause != nil {
-		t.Errorf("env %q, pause %+v: want EU and the pause lifted", f.envRegion(), f.readState().Pause)
+	rep := f.statusJSON()
+	if f.envRegion() != "EU" || rep["pause"] != nil {
+		t.Errorf("env %q, status pause %v: want EU and no pause in force", f.envRegion(), rep["pause"])
 	}
-	if got := strings.Join(historyKinds(f.statusJSON()), ","); got != "failover,resume,pause" {
-		t.Errorf("history = %s, want failover,resume,pause", got)
+	// The end of a pause is no operator's resume: the pause event says
+	// until when.
+	if got := strings.Join(historyKinds(rep), ","); got != "failover,pause" {
+		t.Errorf("history = %s, want failover,pause", got)
 	}
 }
 
@@ -144,7 +147,7 @@ func TestE2EForcedFailoverRefusedThenForcedWhilePaused(t *testing.T) {
 		!strings.Contains(refused.stderr, "EU failed its pre-flight: status 503") {
 		t.Fatalf("failover --to a dead EU: exit %d stderr %q, want 1 and one line naming --force", refused.code, refused.stderr)
 	}
-	if f.envRegion() != "" || f.starts() != 1 {
+	if f.envRegion() != "NAM" || f.starts() != 1 {
 		t.Fatalf("a refused failover switched: env %q starts %d", f.envRegion(), f.starts())
 	}
 	forced := f.run("failover", "--to", "EU", "--force")
@@ -207,6 +210,10 @@ func TestE2EDryRunShadowsAWholeOutage(t *testing.T) {
 	f := newFleet(t)
 	dry := *f
 	dry.env = append(append([]string{}, f.env...), "DRY_RUN=true")
+	// An empty state folder: no state, no env file yet.
+	if err := os.Remove(f.envFile); err != nil {
+		t.Fatal(err)
+	}
 	f.nam.Down.Store(true)
 
 	// The dry run alone, from an empty state folder, through the outage.
@@ -240,8 +247,9 @@ func TestE2EDryRunShadowsAWholeOutage(t *testing.T) {
 		t.Errorf("the dry run does not go on from its own failover: action %q region %v", inv.action(), inv.summary["region"])
 	}
 
-	// A real checker beside it is not disturbed: its own outage, its own
-	// failover, one restart.
+	// A real checker beside it, on a host whose env file is in place, is
+	// not disturbed: its own outage, its own failover, one restart.
+	f.deploy()
 	f.runUntil("outage_started")
 	real := f.runUntil("failover", "none")
 	if real.summary["to"] != "EU" || f.envRegion() != "EU" || f.starts() != 2 {

@@ -39,7 +39,7 @@ func TestE2EDoctorPassesOnAGoodSetUp(t *testing.T) {
 		t.Errorf("a check failed:\n%s", inv.stdout)
 	}
 	// doctor changes nothing.
-	if f.envRegion() != "" || f.readState().Version != 0 || f.starts() != 1 {
+	if env, _ := os.ReadFile(f.envFile); string(env) != f.deployed || f.readState().Version != 0 || f.starts() != 1 {
 		t.Errorf("doctor changed the host: env %q, state version %d, starts %d", f.envRegion(), f.readState().Version, f.starts())
 	}
 }

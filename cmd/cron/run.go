@@ -101,7 +101,8 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 
 	pusher, err := remote.NewSupervisor(remote.SupervisorConfig{
 		URLs: cfg.SupervisorURLs, Username: cfg.SupervisorUsername, Password: cfg.SupervisorPassword,
-		Programs: cfg.SupervisorPrograms, EnvFile: cfg.EnvFile, Concurrency: cfg.PushConcurrency,
+		Programs: cfg.SupervisorPrograms, EnvFile: cfg.EnvFile, Format: remote.EnvFormat(cfg.EnvFileFormat),
+		Concurrency: cfg.PushConcurrency,
 	})
 	if err != nil {
 		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
@@ -111,7 +112,9 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 		Store:       state.NewFileStore(cfg.StateFile),
 		DryRunStore: state.NewFileStore(cfg.StateFile + config.DryRunSuffix),
 		Pusher:      pusher,
+		Env:         pusher,
 		Prober:      probe.New(cfg),
+		Preflight:   probe.NewPreflight(cfg),
 		Guard:       probe.GuardFor(cfg),
 		Metrics:     metrics,
 		Log:         log,

@@ -34,6 +34,7 @@ import (
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
 	"extcloud-failover/internal/probe"
+	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/state/dynamo"
 	"extcloud-failover/internal/telemetry"
@@ -98,7 +99,10 @@ func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout i
 		DryRunStore: markedStore{dynamo.NewStore(ddb, cfg.StateTable, cfg.StateKey+DryRunKeySuffix)},
 		Pusher:      ssmpush.New(ssmClient, ssmConfig(cfg)),
 		Prober:      probe.New(cfg),
+		Preflight:   probe.NewPreflight(cfg),
 		Guard:       probe.GuardFor(cfg),
+		// No state item yet: record the primary and push generation 0 once.
+		SeedFleet: true,
 	}
 	a.doctor = doctorFor(cfg, ssmClient)
 
@@ -133,6 +137,7 @@ func ssmConfig(cfg *config.Config) ssmpush.Config {
 	return ssmpush.Config{
 		Targets:        cfg.SSMTargets,
 		EnvFile:        cfg.EnvFile,
+		Format:         remote.EnvFormat(cfg.EnvFileFormat),
 		Programs:       cfg.SupervisorPrograms,
 		MaxConcurrency: cfg.SSMMaxConcurrency,
 		MaxErrors:      cfg.SSMMaxErrors,

@@ -18,13 +18,15 @@ import (
 var errNoDryRunStore = errors.New("check: dry run without its own state (Deps.DryRunStore)")
 
 // shadow returns d for a dry run: the dry run's own store in place of the
-// real one, and a pusher that restarts and writes nothing. The real Store
-// and Pusher are dropped, so nothing below can reach them.
+// real one, a pusher that restarts and writes nothing, and no env file
+// inspector (it rewrites a reformatted file; the dry run's state is not the
+// hosts' anyway). The real Store, Pusher and Env are dropped, so nothing
+// below can reach them.
 func shadow(d Deps) (Deps, error) {
 	if d.DryRunStore == nil {
 		return d, errNoDryRunStore
 	}
-	d.Store, d.Pusher = d.DryRunStore, dryPusher{}
+	d.Store, d.Pusher, d.Env = d.DryRunStore, dryPusher{}, nil
 	return d, nil
 }
 
@@ -43,7 +45,7 @@ func wouldAct(dry bool, a Action) Action {
 		return a
 	}
 	switch a {
-	case ActionFailover, actionFailback, ActionPendingPush:
+	case ActionFailover, ActionFailback, ActionPendingPush:
 		return "would_" + a
 	}
 	return a

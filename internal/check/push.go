@@ -32,11 +32,27 @@ func (r *runner) claimIntent(s *state.State) {
 	s.Pending.Attempts = 1
 }
 
+// claimHorizon is the furthest ahead a push claim of this program can lie:
+// an invocation claims until its deadline (CHECK_TIMEOUT on a host, the
+// check's budget on Lambda), and a push whose hosts may still run it (SSM)
+// claims for its command's timeout (at least 30 s) plus that budget. A
+// stored claim further ahead was written by a skewed clock and counts as
+// expired, so no stored time holds a push back for longer than intended.
+func (r *runner) claimHorizon() time.Duration {
+	budget := max(r.cfg.CheckTimeout, r.deadline.Sub(r.now()))
+	return 2*max(budget, 30*time.Second) + time.Second
+}
+
 // repush claims and re-pushes a pending failover whose claim has expired.
 // It reports whether it pushed.
 func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, error) {
 	p := s.Pending
-	claimed, ok := Claim(s, r.now(), r.deadline)
+	horizon := r.claimHorizon()
+	if p.ClaimedUntil.After(r.now().Add(horizon)) {
+		r.log.Warn(fmt.Sprintf("state time pending.claimed_until lies more than %s ahead (another checker's clock, a restored file): taken as now", horizon),
+			"field", "pending.claimed_until", "value", p.ClaimedUntil.UTC().Format(time.RFC3339), "generation", p.Generation)
+	}
+	claimed, ok := Claim(s, r.now(), r.deadline, horizon)
 	if !ok {
 		r.log.Info("push in flight in another invocation", "generation", p.Generation,
 			"claimed_until", p.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))

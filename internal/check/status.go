@@ -29,6 +29,13 @@ type Status struct {
 	// History is the audit trail, newest first.
 	History      []state.Event `json:"history"`
 	StateVersion int64         `json:"state_version"`
+	// FailbackDueAt is when FAILBACK=primary returns to the primary; zero
+	// when no failback is on the way.
+	FailbackDueAt time.Time `json:"failback_due_at,omitzero"`
+
+	failback bool   // FAILBACK=primary
+	primary  string // the primary region
+	now      time.Time
 }
 
 // NewStatus reports s as of now. With no state yet the active region is the
@@ -40,9 +47,12 @@ func NewStatus(cfg *config.Config, s state.State, now time.Time) Status {
 	cloud, _ := cfg.Cloud(s.ActiveRegion)
 	st := Status{Region: s.ActiveRegion, Cloud: cloud, Generation: s.Generation, OutageStartedAt: s.OutageStartedAt,
 		LastFailoverAt: s.LastFailoverAt, PreviousRegion: s.PreviousRegion, Pending: s.Pending, StateVersion: s.Version,
-		History: make([]state.Event, 0, len(s.History))}
+		History: make([]state.Event, 0, len(s.History)), failback: cfg.Failback == config.FailbackPrimary, primary: cfg.Primary(), now: now}
 	if !s.OutageStartedAt.IsZero() {
 		st.OutageSeconds = now.Sub(s.OutageStartedAt).Seconds()
+	}
+	if due, ok := FailbackDue(s, PolicyOf(cfg)); ok {
+		st.FailbackDueAt = due
 	}
 	if Paused(s, now) {
 		p := *s.Pause
@@ -67,6 +77,16 @@ func (st Status) WriteText(w io.Writer) error {
 		ew.printf("last failover:  never\n")
 	} else {
 		ew.printf("last failover:  %s from %s\n", st.LastFailoverAt.UTC().Format(time.RFC3339), st.PreviousRegion)
+	}
+	switch {
+	case !st.failback:
+		ew.printf("failback:       off (FAILBACK=off)\n")
+	case st.FailbackDueAt.IsZero():
+		ew.printf("failback:       none due\n")
+	case !st.FailbackDueAt.After(st.now):
+		ew.printf("failback:       due now, to %s (next check)\n", st.primary)
+	default:
+		ew.printf("failback:       due at %s, to %s, if it stays healthy\n", st.FailbackDueAt.UTC().Format(time.RFC3339), st.primary)
 	}
 	if p := st.Pending; p == nil {
 		ew.printf("pending push:   none\n")

@@ -33,7 +33,7 @@ func TestFailoverOrder(t *testing.T) {
 		want   []string
 	}{
 		{"NAM", []string{"EU", "APAC"}},
-		{"EU", []string{"APAC", "NAM"}},
+		{"EU", []string{"NAM", "APAC"}},
 		{"APAC", []string{"NAM", "EU"}},
 		{"GONE", []string{"NAM", "EU", "APAC"}},
 		{"", []string{"NAM", "EU", "APAC"}},

@@ -21,7 +21,7 @@ import (
 // Inspector is what doctor asks of the supervisords; *remote.Supervisor
 // satisfies it.
 type Inspector interface {
-	Inspect(ctx context.Context) []remote.Inspection
+	Diagnose(ctx context.Context) []remote.Inspection
 }
 
 // Host is everything a host's doctor talks to.
@@ -154,7 +154,7 @@ func (h Host) checkState(rep *Report, s state.State, stateErr error) {
 var startable = map[string]bool{"RUNNING": true, "STARTING": true, "STOPPED": true, "EXITED": true}
 
 func (h Host) checkSupervisors(ctx context.Context, rep *Report) {
-	for _, in := range h.Supervisors.Inspect(ctx) {
+	for _, in := range h.Supervisors.Diagnose(ctx) {
 		part := "supervisord " + in.Host
 		if in.Err != nil {
 			rep.add(Fail, part, in.Err.Error(), supervisorFix(in.Err))

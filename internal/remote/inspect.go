@@ -1,4 +1,4 @@
-// This file holds Supervisor.Inspect: a read-only look at every supervisord
+// This file holds Supervisor.Diagnose: a read-only look at every supervisord
 // a push would restart programs on, for `doctor`.
 
 package remote
@@ -42,10 +42,10 @@ type Inspection struct {
 	Programs []ProgramInspection
 }
 
-// Inspect asks every configured supervisord for its state and for each
+// Diagnose asks every configured supervisord for its state and for each
 // configured program, changing nothing, at most Concurrency hosts at once.
 // Results are in the order of SUPERVISOR_URL.
-func (s *Supervisor) Inspect(ctx context.Context) []Inspection {
+func (s *Supervisor) Diagnose(ctx context.Context) []Inspection {
 	out := make([]Inspection, len(s.hosts))
 	fanOut(ctx, len(s.hosts), s.concurrency, func(ctx context.Context, i int) error {
 		out[i] = s.inspectHost(ctx, s.hosts[i])
