@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -217,10 +218,26 @@ func TestE2EDryRunShadowsAWholeOutage(t *testing.T) {
 	f.nam.Down.Store(true)
 
 	// The dry run alone, from an empty state folder, through the outage.
-	if inv := dry.run(); inv.action() != "outage_started" {
-		t.Fatalf("dry run: action %q:\n%s", inv.action(), inv.stdout)
+	var shadowLog strings.Builder
+	first := dry.run()
+	if first.action() != "outage_started" {
+		t.Fatalf("dry run: action %q:\n%s", first.action(), first.stdout)
 	}
-	would := dry.runUntil("would_failover", "none")
+	shadowLog.WriteString(first.stdout)
+	var would invocation
+	waitFor(t, "would_failover", func() bool {
+		inv := dry.run()
+		shadowLog.WriteString(inv.stdout)
+		switch inv.action() {
+		case "none":
+			return false
+		case "would_failover":
+			would = inv
+			return true
+		}
+		t.Fatalf("dry run: action %q:\n%s", inv.action(), inv.stdout)
+		return false
+	})
 	if would.summary["to"] != "EU" || would.summary["dry_run"] != true {
 		t.Fatalf("would_failover summary %v, want to EU", would.summary)
 	}
@@ -245,6 +262,22 @@ func TestE2EDryRunShadowsAWholeOutage(t *testing.T) {
 	}
 	if inv := dry.run(); inv.action() != "none" || inv.summary["region"] != "EU" {
 		t.Errorf("the dry run does not go on from its own failover: action %q region %v", inv.action(), inv.summary["region"])
+	}
+	// simulate --log reads the dry run's lines: the same outage, the same
+	// switch.
+	logPath := filepath.Join(t.TempDir(), "shadow.log")
+	if err := os.WriteFile(logPath, []byte(shadowLog.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sim := dry.run("simulate", "--log", logPath, "--json")
+	var sum struct {
+		Switches []struct{ From, To, Kind string } `json:"switches"`
+	}
+	if err := json.Unmarshal([]byte(sim.stdout), &sum); err != nil || sim.code != 0 {
+		t.Fatalf("simulate --log: exit %d %q %s: %v", sim.code, sim.stdout, sim.stderr, err)
+	}
+	if len(sum.Switches) != 1 || sum.Switches[0].From != "NAM" || sum.Switches[0].To != "EU" {
+		t.Errorf("simulate --log of the dry run: switches %+v, want one NAM -> EU", sum.Switches)
 	}
 
 	// A real checker beside it, on a host whose env file is in place, is

@@ -190,7 +190,7 @@ func (f *fleet) run(args ...string) invocation {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var m map[string]any
-		if len(args) > 0 && (args[0] == "status" || args[0] == "validate" || args[0] == "doctor") {
+		if len(args) > 0 && (args[0] == "status" || args[0] == "validate" || args[0] == "doctor" || args[0] == "simulate") {
 			break // not log lines
 		}
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
