@@ -44,6 +44,11 @@ var commands = []command{
 	{"simulate", "simulate", "replay a timeline through the decision engine (--timeline CSV or --log F|-; --json, --svg F): no network, state or restarts", simulateCommand},
 }
 
+// decisionOnly names the subcommands that only decide: they probe nothing
+// and touch no host, so they need the failover list and the decision
+// settings only (config.LoadDecision, and no ValidateHost).
+var decisionOnly = map[string]bool{"simulate": true}
+
 // defaultCommand runs when the first argument is not a subcommand's name.
 const defaultCommand = "check"
 
@@ -142,7 +147,11 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool)) (*command, 
 	case fs.NArg() > 0:
 		return cmd, nil, nil, unknownCommand(fs.Arg(0))
 	}
-	cfg, err := config.Load(lookupEnv, overrides)
+	load := config.Load
+	if decisionOnly[cmd.name] {
+		load = config.LoadDecision
+	}
+	cfg, err := load(lookupEnv, overrides)
 	if err != nil {
 		return cmd, nil, nil, err
 	}

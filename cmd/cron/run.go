@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		usage(stdout, cmd)
 		return exitOK
 	}
-	if err == nil {
+	if err == nil && !decisionOnly[cmd.name] {
 		err = cfg.ValidateHost()
 	}
 	if err != nil {
