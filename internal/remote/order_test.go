@@ -22,7 +22,7 @@ func handlerGroup(t *testing.T, autostart bool) (sv *testenv.Supervisord, log st
 	log = filepath.Join(t.TempDir(), "order.log")
 	var progs []testenv.SupervisordProgram
 	for _, name := range []string{"stunnel", "cloud-client", "application"} {
-		progs = append(progs, testenv.SupervisordProgram{Name: name, Group: "app", Command: testenv.OrderProgram(t, log, name), NoAutostart: !autostart})
+		progs = append(progs, testenv.SupervisordProgram{Name: name, Group: "app", Command: testenv.OrderProgram(t, log, name), NoAutostart: !autostart, StartSecs: 1})
 	}
 	return testenv.StartSupervisord(t, testenv.SupervisordOptions{Programs: progs}), log
 }
@@ -33,6 +33,7 @@ func TestSupervisorRestartOrder(t *testing.T) {
 	t.Parallel()
 	sv, log := handlerGroup(t, true)
 	testenv.OrderLog(t, log, 0, 3)
+	testenv.WaitRunning(t, sv, handlerPrograms...)
 	s := svNew(t, SupervisorConfig{URLs: []string{sv.URL}, Programs: handlerPrograms})
 	svWantConverged(t, svPush(t, s, svGen1), sv.URL)
 	got := testenv.OrderLog(t, log, 3, 6)
@@ -136,6 +137,7 @@ func TestSupervisorInspect(t *testing.T) {
 		t.Parallel()
 		sv, log := handlerGroup(t, true)
 		testenv.OrderLog(t, log, 0, 3)
+		testenv.WaitRunning(t, sv, handlerPrograms...)
 		env := filepath.Join(t.TempDir(), "ext_cloud.env")
 		writeTestFile(t, env, "export EXT_CLOUD=eu.cloud.example\nexport EXT_REGION=EU\n")
 		old := time.Now().Add(-time.Hour)
