@@ -179,7 +179,7 @@ func TestWatchLoopLogsItsFigures(t *testing.T) {
 	if got := strings.Count(log.String(), "watch running"); got != 1 {
 		t.Fatalf("%d watch running lines after %d invocations, want 1:\n%.2000s", got, len(took), log)
 	}
-	for _, want := range []string{"invocations=1000", "goroutines=", "heap_bytes="} {
+	for _, want := range []string{"invocations=1000", "goroutines=", "heap_bytes=", "open_files="} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("watch running line lacks %s", want)
 		}
