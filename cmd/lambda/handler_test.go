@@ -461,7 +461,7 @@ func TestNewApp(t *testing.T) {
 			if (a.dd != nil) != tt.wantDD {
 				t.Fatalf("datadog wrapper = %v, want %v", a.dd != nil, tt.wantDD)
 			}
-			if _, unwrapped := a.handler().(func(context.Context, json.RawMessage) (check.Result, error)); unwrapped == tt.wantDD {
+			if _, unwrapped := a.handler().(func(context.Context, json.RawMessage) (Response, error)); unwrapped == tt.wantDD {
 				t.Errorf("handler() unwrapped = %v, want %v", unwrapped, !tt.wantDD)
 			}
 			if !tt.wantDD {

@@ -148,7 +148,7 @@ func TestTemplateStateMachine(t *testing.T) {
 func TestTemplatePolicies(t *testing.T) {
 	_, raw := openTemplate(t)
 	// Actions whose APIs take no resource ARN: the only ones allowed on "*".
-	noResourceLevel := []string{"ssm:ListCommandInvocations", "ssm:GetCommandInvocation"}
+	noResourceLevel := []string{"ssm:ListCommandInvocations", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation"}
 
 	var statements []map[string]any
 	walk(raw["Resources"], func(m map[string]any) {
@@ -189,7 +189,7 @@ func TestTemplatePolicies(t *testing.T) {
 	}
 	sort.Strings(names)
 	want := []string{"dynamodb:GetItem", "dynamodb:PutItem", "kms:Decrypt", "lambda:InvokeFunction",
-		"ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:SendCommand"}
+		"ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:SendCommand"}
 	if !slices.Equal(names, want) {
 		t.Errorf("actions = %v, want exactly %v", names, want)
 	}

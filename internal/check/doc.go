@@ -5,7 +5,10 @@
 // out (Run, Failover) through the small interfaces it declares: Pusher,
 // RegionProber, Guard, Metrics, and state.Store. internal/probe holds the
 // real prober and guard; cmd/* wires them in. Simulate runs the same Decide
-// over a timeline in virtual time.
+// over a timeline in virtual time. The operator's controls live here too:
+// Pause and Resume (compare-and-swap writes of the state's pause, with an
+// audit event), Status (the report of status), and safe forced failovers
+// (FailoverRequest: refused past a failed pre-flight unless forced).
 //
 // Guarantees: every write is a compare-and-swap on the version read, and a
 // lost swap means another invocation acted, so this one pushes nothing and
@@ -15,6 +18,9 @@
 // generation once, and exactly one logs and counts it; a crash at any point
 // is repaired by a later invocation. No stored time can hold a switch back
 // for longer than the rule that wrote it intended (see Policy.MaxSkew and
-// Claim). The package knows no AWS, HTTP, file or XML-RPC details, and
+// Claim). While a pause is in force no automatic switch happens, and a
+// forced one still does. A dry run (DRY_RUN) never touches Deps.Store,
+// Pusher or Env: it runs on Deps.DryRunStore and reports would_<action>.
+// The package knows no AWS, HTTP, file or XML-RPC details, and
 // reads no clock but Deps.Now.
 package check

@@ -58,8 +58,8 @@ func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, 
 			"claimed_until", p.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))
 		return s, false, nil
 	}
-	s, written, err := r.write(ctx, s, claimed, "would re-push pending failover", "generation", p.Generation, "region", p.Region, "hosts", pendingHosts(p))
-	if err != nil || !written {
+	s, _, err := r.write(ctx, s, claimed, "would re-push pending failover", "generation", p.Generation, "region", p.Region, "hosts", pendingHosts(p))
+	if err != nil {
 		return s, false, err
 	}
 	r.log.Info("re-pushing pending failover", "generation", s.Pending.Generation, "region", s.Pending.Region,

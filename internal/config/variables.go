@@ -379,7 +379,7 @@ var variables = []variable{
 			return parseDDTags(field, s)
 		}},
 	{env: "DRY_RUN", def: "false",
-		help: "decide and log, but write and restart nothing",
+		help: "shadow run: keep its own state at <STATE_FILE>.dry-run (Lambda: <STATE_KEY>#dry-run), log what it would do (would_failover, ...), never write the real state or the env file, restart or push",
 		parse: func(c *Config, s, field string) (err error) {
 			c.DryRun, err = parseBool(field, s)
 			return err

@@ -85,7 +85,8 @@ type SSMTargetSpec struct {
 }
 
 // SSMServer is a local endpoint for the part of the SSM API used by Run
-// Command: SendCommand, ListCommandInvocations and GetCommandInvocation over
+// Command: SendCommand, ListCommandInvocations and GetCommandInvocation (and
+// DescribeInstanceInformation, for doctor) over
 // the AWS JSON 1.1 protocol. SendCommand really runs the "commands" of
 // AWS-RunShellScript with /bin/sh in each target instance's sandbox.
 // Requests are not signature-checked.
@@ -314,6 +315,11 @@ func (s *SSMServer) serve(w http.ResponseWriter, r *http.Request) {
 		var in getInvocationInput
 		if err = dec.Decode(&in); err == nil {
 			out, err = s.getInvocation(in)
+		}
+	case "DescribeInstanceInformation":
+		var in describeInput
+		if err = dec.Decode(&in); err == nil {
+			out, err = s.describeInstances(in)
 		}
 	default:
 		err = badRequest("UnknownOperationException", "operation %q is not served here", op)
