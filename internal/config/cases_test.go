@@ -276,7 +276,7 @@ func errorCases() []errorCase {
 			want: `EXT_CLOUD_FAILOVER_LIST: only one region (NAM): there is nowhere to fail over to (want at least two, e.g. NAM=nam.example.com,EU=eu.example.com)`},
 		{name: "threshold below probe interval", env: kv{"FAILOVER_THRESHOLD": "5s", "PROBE_INTERVAL": "10s"},
 			want: `FAILOVER_THRESHOLD: 5s is shorter than PROBE_INTERVAL (10s): the outage clock cannot measure it (want at least 10s)`},
-		{name: "threshold flag below probe interval flag", over: []Override{{"FAILOVER_THRESHOLD", "--failover-threshold", "1m"}, {"PROBE_INTERVAL", "--probe-interval", "2m"}},
+		{name: "threshold flag below probe interval flag", over: []Override{{"FAILOVER_THRESHOLD", "--failover-threshold", "1m"}, {"PROBE_INTERVAL", "--probe-interval", "2m"}, {"OUTAGE_MAX_GAP", "--outage-max-gap", "5m"}},
 			want: `--failover-threshold: 1m0s is shorter than --probe-interval (2m0s): the outage clock cannot measure it (want at least 2m0s)`},
 		{name: "dd tags space inside", env: kv{"DD_TAGS": "env:prod,team:site reliability"},
 			want: `DD_TAGS: tag "team:site reliability" contains a space, which Datadog would rewrite (want comma-separated key:value tags, e.g. env:prod,team:sre)`},
