@@ -40,7 +40,8 @@ var commands = []command{
 	{"resume", "resume", "lift a pause", noFlags((*app).resume)},
 	{"doctor", "doctor", "check the whole failover path without changing anything", noFlags((*app).doctor)},
 	{"validate", "validate", "check the configuration and exit", noFlags((*app).validate)},
-	{"simulate", "simulate --timeline F|--log F|- [--json] [--svg F]", "replay a timeline through the decision engine: no network, state or restarts", simulateCommand},
+	{"watch", "watch", "run a check every PROBE_INTERVAL until SIGTERM (a container, a host without a timer)", noFlags((*app).watch)},
+	{"simulate", "simulate", "replay a timeline through the decision engine (--timeline CSV or --log F|-; --json, --svg F): no network, state or restarts", simulateCommand},
 }
 
 // defaultCommand runs when the first argument is not a subcommand's name.

@@ -34,7 +34,8 @@ type app struct {
 	cfg    *config.Config
 	stdout io.Writer
 	stderr io.Writer
-	// lookupEnv reads the environment, for $USER in the audit trail.
+	// lookupEnv is the environment the configuration came from (watch reads
+	// supervisord's SUPERVISOR_* variables in it; pause and failover $USER).
 	lookupEnv func(string) (string, bool)
 }
 
@@ -73,6 +74,46 @@ func (a *app) check(ctx context.Context) int {
 // invoke wires the host parts, runs body within CHECK_TIMEOUT and sends the
 // telemetry, which never changes the exit code.
 func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps) (check.Result, error)) int {
+	p, err := a.hostParts()
+	if err != nil {
+		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
+		return exitUsage
+	}
+	defer p.close()
+	runCtx, cancel := context.WithTimeout(ctx, a.cfg.CheckTimeout)
+	err = p.once(runCtx, body)
+	cancel()
+	if err != nil {
+		return exitRuntime
+	}
+	return exitOK
+}
+
+// hostParts are the host's parts of an invocation, built once: a check
+// builds them for itself, a watch reuses them for every invocation.
+type hostParts struct {
+	deps   check.Deps
+	local  slog.Handler // stdout only
+	intake *telemetry.Intake
+	close  func()
+}
+
+// once runs body with the parts, then sends the buffered log events to
+// the Datadog intake; that never changes the outcome.
+func (p *hostParts) once(ctx context.Context, body func(context.Context, check.Deps) (check.Result, error)) error {
+	_, err := body(ctx, p.deps)
+	if p.intake != nil {
+		// Not under ctx: the check is done, and Flush keeps to its own
+		// short timeout. Its failure is logged locally only.
+		if ferr := p.intake.Flush(context.Background()); ferr != nil {
+			slog.New(p.local).Warn("datadog logs intake failed; events dropped", "error", ferr.Error())
+		}
+	}
+	return err
+}
+
+// hostParts wires the host parts; an error is a configuration error.
+func (a *app) hostParts() (*hostParts, error) {
 	cfg := a.cfg
 	secrets := cfg.Secrets()
 	local := telemetry.NewHandler(a.stdout, telemetry.HandlerOptions{Service: cfg.DDService, Secrets: secrets})
@@ -89,12 +130,13 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 	log := slog.New(handler)
 
 	var metrics check.Metrics
+	closeMetrics := func() {}
 	if addr := telemetry.StatsdAddr(cfg.DDAgentHost, cfg.DDDogstatsdURL); addr != "" {
 		sd, err := telemetry.NewStatsd(addr, "", []string{"service:" + cfg.DDService})
 		if err != nil {
 			log.Warn("dogstatsd unavailable; metrics dropped", "error", err.Error())
 		} else {
-			defer sd.Close()
+			closeMetrics = func() { _ = sd.Close() }
 			metrics = sd
 		}
 	}
@@ -105,8 +147,8 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 		Concurrency: cfg.PushConcurrency,
 	})
 	if err != nil {
-		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
-		return exitUsage
+		closeMetrics()
+		return nil, err
 	}
 	deps := check.Deps{
 		Store:       state.NewFileStore(cfg.StateFile),
@@ -124,19 +166,5 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 		},
 	}
 
-	runCtx, cancel := context.WithTimeout(ctx, cfg.CheckTimeout)
-	_, err = body(runCtx, deps)
-	cancel()
-
-	if intake != nil {
-		// Not under runCtx: the check is done, and Flush keeps to its own
-		// short timeout. Its failure is logged locally only.
-		if ferr := intake.Flush(context.Background()); ferr != nil {
-			slog.New(local).Warn("datadog logs intake failed; events dropped", "error", ferr.Error())
-		}
-	}
-	if err != nil {
-		return exitRuntime
-	}
-	return exitOK
+	return &hostParts{deps: deps, local: local, intake: intake, close: closeMetrics}, nil
 }

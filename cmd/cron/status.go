@@ -1,5 +1,6 @@
 // This file holds the status command: the state as an operator reads it,
-// with the pause in force and the audit trail, newest first.
+// with the hosts' env file next to it, the pause in force and the audit
+// trail, newest first.
 
 package main
 
@@ -14,8 +15,38 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 )
+
+// readEnvStatus reads the env file for status, without writing and
+// without opening anything but a regular file, and compares it with t.
+func readEnvStatus(path string, t remote.Target) check.EnvFileStatus {
+	st := check.EnvFileStatus{Path: path}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		st.Problem = "missing"
+		return st
+	case err == nil && !fi.Mode().IsRegular():
+		st.Problem = "not a regular file"
+		return st
+	case err != nil:
+		st.Problem = err.Error()
+		return st
+	}
+	e, err := remote.ReadEnvFile(path)
+	if err != nil {
+		st.Problem = err.Error()
+		return st
+	}
+	st.Region, st.Cloud, st.Generation = e.Region, e.Cloud, e.Generation
+	st.Matches = e.Means(t)
+	if !st.Matches {
+		st.Problem = fmt.Sprintf("names %s; the state says region %s, cloud %s, generation %d", e.Describe(), t.Region, t.Cloud, t.Generation)
+	}
+	return st
+}
 
 // readState reads STATE_FILE without the FileStore: status and doctor only
 // read, so a corrupt file is reported, not moved aside.
@@ -46,7 +77,20 @@ func (a *app) status(asJSON bool) int {
 		fmt.Fprintln(a.stderr, "extcloud-failover: state "+path+": "+err.Error())
 		return exitRuntime
 	}
+	if s.Version == 0 && s.ActiveRegion == "" {
+		// No state yet: a check starts from the region the env file names
+		// (when it names a listed one), else the primary.
+		if fi, err := os.Stat(a.cfg.EnvFile); err == nil && fi.Mode().IsRegular() {
+			if e, err := remote.ReadEnvFile(a.cfg.EnvFile); err == nil {
+				if _, known := a.cfg.Cloud(e.Region); known {
+					s.ActiveRegion, s.Generation = e.Region, e.Generation
+				}
+			}
+		}
+	}
 	rep := check.NewStatus(a.cfg, s, time.Now())
+	env := readEnvStatus(a.cfg.EnvFile, remote.Target{Region: rep.Region, Cloud: rep.Cloud, Generation: rep.Generation})
+	rep.EnvFile = &env
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")

@@ -168,3 +168,17 @@ func TestWatchLoopSignalLetsTheInvocationFinish(t *testing.T) {
 		t.Fatal("run did not return after the signal (waited for the next hour's slot?)")
 	}
 }
+
+func TestWatchLoopLogsItsFigures(t *testing.T) {
+	took := make([]time.Duration, watchStatsEvery+1)
+	w, ctx, _, log := loopOf(t, time.Second, took, nil)
+	w.run(ctx)
+	if got := strings.Count(log.String(), "watch running"); got != 1 {
+		t.Fatalf("%d watch running lines after %d invocations, want 1:\n%.2000s", got, len(took), log)
+	}
+	for _, want := range []string{"invocations=1000", "goroutines=", "heap_bytes="} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("watch running line lacks %s", want)
+		}
+	}
+}

@@ -89,9 +89,9 @@ func (r *runner) observe(ctx context.Context, s state.State) observed {
 }
 
 // probeAll probes every region of the list at once, within ctx: the active
-// one through CLOUDLOOKUP_URL, the others through the pre-flight URL. An
-// active region missing from the list counts as down. The results keep the
-// list's order.
+// one through Deps.Prober (CLOUDLOOKUP_URL), the others through
+// Deps.Preflight (the pre-flight URL). An active region missing from the
+// list counts as down. The results keep the list's order.
 func (r *runner) probeAll(ctx context.Context, active string) []probe.Result {
 	regions := r.cfg.Regions
 	out := make([]probe.Result, len(regions), len(regions)+1)

@@ -253,6 +253,10 @@ func (r *runner) summary(res Result, seen observed, err error) {
 		attrs = append(attrs, "error", err.Error())
 	}
 	r.log.Log(context.Background(), level, "check complete", attrs...)
+	// The heartbeat and the hosts a push left behind, every invocation: the
+	// monitors in deploy/datadog alert on their absence and persistence.
+	r.d.Metrics.Count("extcloud.check.complete", 1, "action:"+string(res.Action), "region:"+res.Region)
+	r.d.Metrics.Gauge("extcloud.push.pending", float64(len(res.PendingHosts)), "region:"+res.Region)
 }
 
 func errString(err error) string {

@@ -3,12 +3,14 @@ package check
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/state"
 	"extcloud-failover/internal/testenv"
 )
@@ -260,3 +262,62 @@ func (w *world) config(extra map[string]string) *config.Config {
 	}
 	return testenv.Config(w.t, env)
 }
+
+// TestRunProbesEveryRegionAtOnceThroughPreflight: the active region goes
+// through Deps.Prober, the others through Deps.Preflight, all at once: the
+// probes answer only when all three are in flight together, so probing one
+// after the other would time out.
+func TestRunProbesEveryRegionAtOnceThroughPreflight(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := &barrier{open: make(chan struct{}), calls: map[string][]string{}}
+	deps := w.deps()
+	deps.Prober, deps.Preflight = b.prober("active", true), b.prober("preflight", false)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := Run(ctx, w.config(nil), deps)
+	if err != nil || !res.Healthy {
+		t.Fatalf("Run = %+v, %v", res, err)
+	}
+	b.mu.Lock()
+	calls := b.calls
+	b.mu.Unlock()
+	if len(calls["active"]) != 1 || calls["active"][0] != "NAM" || len(calls["preflight"]) != 2 {
+		t.Errorf("calls %v: want NAM through Prober, EU and APAC through Preflight", calls)
+	}
+	if !res.Regions["NAM"].Healthy || res.Regions["EU"].Healthy || res.Regions["APAC"].Status != 503 {
+		t.Errorf("regions %+v", res.Regions)
+	}
+}
+
+// barrier holds every probe until three are in flight at once.
+type barrier struct {
+	mu       sync.Mutex
+	inFlight int
+	open     chan struct{}
+	calls    map[string][]string // region names, by prober
+}
+
+func (b *barrier) prober(name string, healthy bool) RegionProber {
+	return proberFunc(func(ctx context.Context, r config.Region) probe.Result {
+		b.mu.Lock()
+		b.calls[name] = append(b.calls[name], r.Name)
+		if b.inFlight++; b.inFlight == 3 {
+			close(b.open)
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.open:
+		case <-ctx.Done():
+			return probe.Result{Region: r.Name, Err: ctx.Err()}
+		}
+		if healthy {
+			return probe.Result{Region: r.Name, Healthy: true, Status: 200}
+		}
+		return probe.Result{Region: r.Name, Status: 503, Err: errors.New("status 503")}
+	})
+}
+
+type proberFunc func(ctx context.Context, r config.Region) probe.Result
+
+func (f proberFunc) Probe(ctx context.Context, r config.Region) probe.Result { return f(ctx, r) }

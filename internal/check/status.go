@@ -32,10 +32,25 @@ type Status struct {
 	// FailbackDueAt is when FAILBACK=primary returns to the primary; zero
 	// when no failback is on the way.
 	FailbackDueAt time.Time `json:"failback_due_at,omitzero"`
+	// EnvFile is what the hosts' env file says, next to the state; the host
+	// fills it in (this package reads no files), Lambda leaves it nil.
+	EnvFile *EnvFileStatus `json:"env_file,omitempty"`
 
 	failback bool   // FAILBACK=primary
 	primary  string // the primary region
 	now      time.Time
+}
+
+// EnvFileStatus is what the hosts' env file says, next to the state.
+type EnvFileStatus struct {
+	Path       string `json:"path"`
+	Region     string `json:"region,omitempty"`
+	Cloud      string `json:"cloud,omitempty"`
+	Generation int64  `json:"generation"`
+	// Matches is true when the file says what the state says; otherwise
+	// Problem says how it differs, and the next check rewrites it.
+	Matches bool   `json:"matches"`
+	Problem string `json:"problem,omitempty"`
 }
 
 // NewStatus reports s as of now. With no state yet the active region is the
@@ -68,6 +83,16 @@ func (st Status) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	ew.printf("active region:  %s (%s)\n", st.Region, st.Cloud)
 	ew.printf("generation:     %d\n", st.Generation)
+	switch env := st.EnvFile; {
+	case env == nil:
+	case env.Matches:
+		ew.printf("env file:       %s, generation %d (%s)\n", env.Region, env.Generation, env.Path)
+	case env.Region != "":
+		ew.printf("env file:       %s, generation %d (%s): MISMATCH, it %s; the next check rewrites it and restarts the programs\n",
+			env.Region, env.Generation, env.Path, env.Problem)
+	default:
+		ew.printf("env file:       %s (%s): the next check writes it and restarts the programs\n", env.Problem, env.Path)
+	}
 	if st.OutageStartedAt.IsZero() {
 		ew.printf("outage:         none\n")
 	} else {

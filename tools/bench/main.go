@@ -31,6 +31,7 @@ type options struct {
 	skipGo    bool
 	keepTemp  bool
 	goCommand string
+	only      string // run only this step (its name), for a quick look
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	flag.IntVar(&o.hosts, "hosts", 1000, "simulated supervisord endpoints for the fan-out figure")
 	flag.BoolVar(&o.skipGo, "skip-go-bench", false, "skip the go test -bench figures")
 	flag.BoolVar(&o.keepTemp, "keep", false, "keep the temporary folder (binaries, logs)")
+	flag.StringVar(&o.only, "only", "", "run only the named step (e.g. watch) and print its figures instead of writing the report")
 	flag.Parse()
 	o.goCommand = "go"
 
@@ -107,6 +109,7 @@ func run(ctx context.Context, o options) error {
 		{"fast paths", b.fastPaths},
 		{"host healthy path", b.hostHealthy},
 		{"host failover", b.hostFailover},
+		{"watch", b.watchFigures},
 		{"lambda", b.lambdaFigures},
 		{"fan-out", b.fanOut},
 		{"ssm calls", b.ssmCalls},
@@ -114,7 +117,7 @@ func run(ctx context.Context, o options) error {
 		{"go benchmarks", b.goBenchmarks},
 	}
 	for _, st := range steps {
-		if st.name == "go benchmarks" && o.skipGo {
+		if (st.name == "go benchmarks" && o.skipGo) || (o.only != "" && st.name != o.only) {
 			continue
 		}
 		t0 := time.Now()
@@ -123,6 +126,11 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 		b.logf("%s done in %v", st.name, time.Since(t0).Round(time.Millisecond))
+	}
+	if o.only != "" {
+		b.report.elapsed = time.Since(started)
+		_, err := os.Stdout.Write(b.report.markdown())
+		return err
 	}
 	b.scaling()
 	b.report.elapsed = time.Since(started)
