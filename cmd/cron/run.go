@@ -34,8 +34,8 @@ type app struct {
 	cfg    *config.Config
 	stdout io.Writer
 	stderr io.Writer
-	// lookupEnv is the environment the configuration came from (watch reads
-	// supervisord's SUPERVISOR_* variables in it; pause and failover $USER).
+	// lookupEnv is the environment the configuration came from: watch reads
+	// supervisord's SUPERVISOR_* variables in it, the audit trail $USER.
 	lookupEnv func(string) (string, bool)
 }
 

@@ -1,6 +1,5 @@
 // This file holds the status command: the state as an operator reads it,
-// with the hosts' env file next to it, the pause in force and the audit
-// trail, newest first.
+// with the pause in force and the audit trail, newest first.
 
 package main
 
@@ -19,35 +18,6 @@ import (
 	"extcloud-failover/internal/state"
 )
 
-// readEnvStatus reads the env file for status, without writing and
-// without opening anything but a regular file, and compares it with t.
-func readEnvStatus(path string, t remote.Target) check.EnvFileStatus {
-	st := check.EnvFileStatus{Path: path}
-	fi, err := os.Stat(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		st.Problem = "missing"
-		return st
-	case err == nil && !fi.Mode().IsRegular():
-		st.Problem = "not a regular file"
-		return st
-	case err != nil:
-		st.Problem = err.Error()
-		return st
-	}
-	e, err := remote.ReadEnvFile(path)
-	if err != nil {
-		st.Problem = err.Error()
-		return st
-	}
-	st.Region, st.Cloud, st.Generation = e.Region, e.Cloud, e.Generation
-	st.Matches = e.Means(t)
-	if !st.Matches {
-		st.Problem = fmt.Sprintf("names %s; the state says region %s, cloud %s, generation %d", e.Describe(), t.Region, t.Cloud, t.Generation)
-	}
-	return st
-}
-
 // readState reads STATE_FILE without the FileStore: status and doctor only
 // read, so a corrupt file is reported, not moved aside.
 func readState(path string) (state.State, error) {
@@ -59,6 +29,39 @@ func readState(path string) (state.State, error) {
 		return state.State{}, err
 	}
 	return state.Decode(data)
+}
+
+// readEnvFile reads the env file for status, opening nothing but a regular
+// file.
+func readEnvFile(path string) (remote.EnvFile, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return remote.EnvFile{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return remote.EnvFile{}, errors.New("not a regular file")
+	}
+	return remote.ReadEnvFile(path)
+}
+
+// readEnvStatus reads the env file, without writing, and compares it with t.
+func readEnvStatus(path string, t remote.Target) check.EnvFileStatus {
+	st := check.EnvFileStatus{Path: path}
+	e, err := readEnvFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		st.Problem = "missing"
+		return st
+	case err != nil:
+		st.Problem = err.Error()
+		return st
+	}
+	st.Region, st.Cloud, st.Generation = e.Region, e.Cloud, e.Generation
+	st.Matches = e.Means(t)
+	if !st.Matches {
+		st.Problem = fmt.Sprintf("names %s; the state says region %s, cloud %s, generation %d", e.Describe(), t.Region, t.Cloud, t.Generation)
+	}
+	return st
 }
 
 // statusFlags is status's own flag, --json, and its body.
@@ -80,11 +83,9 @@ func (a *app) status(asJSON bool) int {
 	if s.Version == 0 && s.ActiveRegion == "" {
 		// No state yet: a check starts from the region the env file names
 		// (when it names a listed one), else the primary.
-		if fi, err := os.Stat(a.cfg.EnvFile); err == nil && fi.Mode().IsRegular() {
-			if e, err := remote.ReadEnvFile(a.cfg.EnvFile); err == nil {
-				if _, known := a.cfg.Cloud(e.Region); known {
-					s.ActiveRegion, s.Generation = e.Region, e.Generation
-				}
+		if e, err := readEnvFile(a.cfg.EnvFile); err == nil {
+			if _, known := a.cfg.Cloud(e.Region); known {
+				s.ActiveRegion, s.Generation = e.Region, e.Generation
 			}
 		}
 	}

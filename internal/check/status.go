@@ -29,12 +29,12 @@ type Status struct {
 	// History is the audit trail, newest first.
 	History      []state.Event `json:"history"`
 	StateVersion int64         `json:"state_version"`
+	// EnvFile is what the hosts' env file says, next to the state; nil on
+	// Lambda, where the files are on the hosts.
+	EnvFile *EnvFileStatus `json:"env_file,omitempty"`
 	// FailbackDueAt is when FAILBACK=primary returns to the primary; zero
 	// when no failback is on the way.
 	FailbackDueAt time.Time `json:"failback_due_at,omitzero"`
-	// EnvFile is what the hosts' env file says, next to the state; the host
-	// fills it in (this package reads no files), Lambda leaves it nil.
-	EnvFile *EnvFileStatus `json:"env_file,omitempty"`
 
 	failback bool   // FAILBACK=primary
 	primary  string // the primary region
