@@ -108,7 +108,9 @@ func TestAgreement(t *testing.T) {
 	}{
 		{"nothing yet", state.State{}, envFile{err: missing}, OK, "nothing written yet: the first check starts from the primary NAM"},
 		{"env only", state.State{}, envFile{region: "EU", gen: 2}, OK, "no state yet: the first check starts from the env file's EU, generation 2"},
-		{"agree", state.State{Version: 4, ActiveRegion: "EU", Generation: 2}, envFile{region: "EU", gen: 2}, OK, "agree: EU, generation 2"},
+		{"agree", state.State{Version: 4, ActiveRegion: "EU", Generation: 2}, envFile{region: "EU", cloud: "eu.example.com", gen: 2}, OK, "agree: EU, generation 2"},
+		{"other cloud", state.State{Version: 4, ActiveRegion: "EU", Generation: 2}, envFile{region: "EU", cloud: "old-eu.example.com", gen: 2}, Fail,
+			"the state says EU, generation 2, cloud eu.example.com; the env file names region EU, cloud old-eu.example.com, generation 2"},
 		{"pending", state.State{Version: 4, ActiveRegion: "EU", Generation: 3, Pending: &state.Pending{Generation: 3}}, envFile{region: "NAM", gen: 2}, Warn,
 			"push of generation 3 to EU pending; the env file still says NAM, generation 2"},
 		{"disagree", state.State{Version: 4, ActiveRegion: "EU", Generation: 2}, envFile{region: "NAM", gen: 2}, Fail,
