@@ -183,7 +183,7 @@ var variables = []variable{
 			return checkTemplate(field, s, true)
 		}},
 	{env: "PROBE_HEADERS", meta: "HEADERS", secret: true,
-		help: "request headers of every probe and pre-flight, comma-separated Name: value entries (e.g. X-SIG-Sha256: e3b0...b855); names are HTTP tokens, values visible ASCII without commas, never logged",
+		help: "request headers of every probe and pre-flight, comma-separated Name: value entries (e.g. X-SIG-Sha256: e3b0...b855); names are HTTP tokens, values visible ASCII without commas, never logged (secret; prefer the environment to the flag)",
 		parse: func(c *Config, s, field string) (err error) {
 			c.ProbeHeaders, err = parseHeaders(field, s)
 			return err
