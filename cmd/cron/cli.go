@@ -116,9 +116,10 @@ func (o *overrideValue) IsBoolFlag() bool { return o.isBool }
 // parseArgs finds the subcommand in args, parses its flags and loads the
 // configuration. The subcommand comes first; flags before it are read as
 // the default command's, and a subcommand's name after them still selects
-// it (extcloud-failover --dry-run status). -h and --help return the
-// subcommand and flag.ErrHelp before any value is checked; a bad command
-// line returns a *usageError, a bad value a *config.Error.
+// it (extcloud-failover --dry-run status). -h and --help return flag.ErrHelp
+// before any value is checked, with the subcommand when one was named (nil
+// for the general help); a bad command line returns a *usageError, a bad
+// value a *config.Error.
 func parseArgs(args []string, lookupEnv func(string) (string, bool)) (*command, body, *config.Config, error) {
 	name, explicit := defaultCommand, false
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -133,17 +134,20 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool)) (*command, 
 	err := fs.Parse(args)
 	if err == nil && !explicit && fs.NArg() > 0 {
 		if next := findCommand(fs.Arg(0)); next != nil {
-			cmd = next
-			rest := fs.Args()[1:]
+			cmd, explicit = next, true
+			args = fs.Args()[1:]
 			fs, _, run = cmd.flagSet(&overrides)
-			err = fs.Parse(rest)
+			err = fs.Parse(args)
 		}
 	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+		if !explicit {
+			return nil, nil, nil, err
+		}
 		return cmd, nil, nil, err
 	case err != nil:
-		return cmd, nil, nil, &usageError{fmt.Sprintf("%s: %s (extcloud-failover %s --help lists its flags)", cmd.name, oneLine(err.Error()), cmd.name)}
+		return cmd, nil, nil, &usageError{fmt.Sprintf("%s: %s (%sextcloud-failover %s --help lists its flags)", cmd.name, oneLine(err.Error()), flagHint(fs, args), cmd.name)}
 	case fs.NArg() > 0:
 		return cmd, nil, nil, unknownCommand(fs.Arg(0))
 	}
@@ -203,17 +207,23 @@ func oneLine(s string) string {
 	return b.String()
 }
 
-// usage writes --help: the subcommands, cmd's own flags, then every
+// usage writes --help. Without a subcommand (nil): every subcommand. With
+// one: its synopsis, what it does and its own flags. Then every
 // configuration flag with its variable, default and meaning.
 func usage(w io.Writer, cmd *command) {
-	fmt.Fprint(w, "usage: extcloud-failover [command] [flags]\n\ncommands:\n")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-18s %s\n", c.synopsis, c.help)
-	}
-	if _, own, _ := cmd.flagSet(new([]config.Override)); len(own) > 0 {
-		fmt.Fprintf(w, "\n%s flags:\n", cmd.name)
-		for _, f := range own {
-			fmt.Fprintf(w, "  --%s\n        %s\n", f.Name, f.Usage)
+	if cmd == nil {
+		fmt.Fprint(w, "usage: extcloud-failover [command] [flags]\n\ncommands:\n")
+		for _, c := range commands {
+			fmt.Fprintf(w, "  %-18s %s\n", c.synopsis, c.help)
+		}
+	} else {
+		fmt.Fprintf(w, "usage: extcloud-failover %s [flags]\n\n%s\n", cmd.synopsis, cmd.help)
+		if _, own, _ := cmd.flagSet(new([]config.Override)); len(own) > 0 {
+			fmt.Fprintf(w, "\n%s flags:\n", cmd.name)
+			for _, f := range own {
+				meta, text := ownMeta(f)
+				fmt.Fprintf(w, "  --%s%s\n        %s\n", f.Name, meta, text)
+			}
 		}
 	}
 	fmt.Fprint(w, "\nflags (each overrides the environment variable of the same name):\n")
@@ -235,4 +245,88 @@ func defaultNote(v config.Variable) string {
 		return " (default " + v.Default + ")"
 	}
 	return ""
+}
+
+// ownMeta is what a subcommand's own flag takes, for usage (nothing for a
+// boolean, else the `NAME` its usage backquotes, or VALUE), and its usage
+// without the backquotes.
+func ownMeta(f *flag.Flag) (meta, text string) {
+	name, text := flag.UnquoteUsage(f)
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return "", text
+	}
+	if name == "" || name == "value" || name == "string" {
+		name = "value"
+	}
+	return " " + strings.ToUpper(name), text
+}
+
+// flagHint helps with the first flag in args that fs does not define: the
+// other subcommands that take it, or the flag of this one it is a letter or
+// two from. It ends in "; " or " " when it says something.
+func flagHint(fs *flag.FlagSet, args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
+			return ""
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if len(name) > maxShown {
+			return "" // no one typed that: nothing is near it
+		}
+		if f := fs.Lookup(name); f != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && (!ok || !b.IsBoolFlag()) {
+				i++ // its value
+			}
+			continue
+		}
+		var takers []string
+		for _, c := range commands {
+			other := flag.NewFlagSet(c.name, flag.ContinueOnError)
+			c.flags(other)
+			if other.Lookup(name) != nil {
+				takers = append(takers, c.name)
+			}
+		}
+		if len(takers) > 0 {
+			return fmt.Sprintf("--%s is a flag of %s; ", name, strings.Join(takers, " and "))
+		}
+		best, bestDist := "", 3
+		fs.VisitAll(func(f *flag.Flag) {
+			if d := editDistance(name, f.Name); d < bestDist && 2*d < len(name) {
+				best, bestDist = f.Name, d
+			}
+		})
+		if best != "" {
+			return "did you mean --" + best + "? "
+		}
+		return ""
+	}
+	return ""
+}
+
+// editDistance is the optimal string alignment distance of a and b, in
+// bytes: insertions, deletions, substitutions and swaps of two neighbours.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

@@ -177,7 +177,7 @@ func TestSimulateBadInput(t *testing.T) {
 		{"bad cell", []string{"--timeline", bad}, "extcloud-failover: --timeline " + bad + `: line 3: EU is "sideways" (want up, down or dark)` + "\n"},
 		{"missing file", []string{"--timeline", filepath.Join(dir, "none.csv")}, "extcloud-failover: --timeline: open " + filepath.Join(dir, "none.csv") + ": no such file or directory\n"},
 		{"empty log", []string{"--log", "-"}, "extcloud-failover: --log -: no \"check complete\" line with a regions field\n"},
-		{"flag of another command", []string{"--to", "EU", "--timeline", bad}, "extcloud-failover: simulate: flag provided but not defined: -to (extcloud-failover simulate --help lists its flags)\n"},
+		{"flag of another command", []string{"--to", "EU", "--timeline", bad}, "extcloud-failover: simulate: flag provided but not defined: -to (--to is a flag of failover; extcloud-failover simulate --help lists its flags)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
