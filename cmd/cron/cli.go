@@ -252,7 +252,7 @@ func defaultNote(v config.Variable) string {
 // without the backquotes.
 func ownMeta(f *flag.Flag) (meta, text string) {
 	name, text := flag.UnquoteUsage(f)
-	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+	if isBoolFlag(f) {
 		return "", text
 	}
 	if name == "" || name == "value" || name == "string" {
@@ -271,11 +271,8 @@ func flagHint(fs *flag.FlagSet, args []string) string {
 			return ""
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if len(name) > maxShown {
-			return "" // no one typed that: nothing is near it
-		}
 		if f := fs.Lookup(name); f != nil {
-			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && (!ok || !b.IsBoolFlag()) {
+			if !hasValue && !isBoolFlag(f) {
 				i++ // its value
 			}
 			continue
@@ -291,13 +288,9 @@ func flagHint(fs *flag.FlagSet, args []string) string {
 		if len(takers) > 0 {
 			return fmt.Sprintf("--%s is a flag of %s; ", name, strings.Join(takers, " and "))
 		}
-		best, bestDist := "", 3
-		fs.VisitAll(func(f *flag.Flag) {
-			if d := editDistance(name, f.Name); d < bestDist && 2*d < len(name) {
-				best, bestDist = f.Name, d
-			}
-		})
-		if best != "" {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if best := config.Closest(name, names); best != "" {
 			return "did you mean --" + best + "? "
 		}
 		return ""
@@ -305,28 +298,8 @@ func flagHint(fs *flag.FlagSet, args []string) string {
 	return ""
 }
 
-// editDistance is the optimal string alignment distance of a and b, in
-// bytes: insertions, deletions, substitutions and swaps of two neighbours.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
+// isBoolFlag reports whether f takes no value (--json, --force).
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

@@ -313,3 +313,26 @@ func TestCommandsTable(t *testing.T) {
 		t.Errorf("default command %q is not in the table", defaultCommand)
 	}
 }
+
+// TestValidateNamesNearMisses: a variable set with a typo leaves its
+// default in force without a word; validate names it, and what it is
+// near, on stderr, and still succeeds (another tool may read such a name).
+func TestValidateNamesNearMisses(t *testing.T) {
+	t.Parallel()
+	env := cliEnv()
+	env["ENV_FILE"] = filepath.Join(t.TempDir(), "ext_cloud.env")
+	env["FAILOVER_TRESHOLD"] = "2m"
+	environ := func() []string {
+		var out []string
+		for k, v := range env {
+			out = append(out, k+"="+v)
+		}
+		return out
+	}
+	var stdout, stderr bytes.Buffer
+	code := runEnv(context.Background(), []string{"validate"}, mapLookup(env), environ, &stdout, &stderr)
+	want := "extcloud-failover: warning: FAILOVER_TRESHOLD is set but not read: did you mean FAILOVER_THRESHOLD? (FAILOVER_THRESHOLD keeps its default)\n"
+	if code != exitOK || stderr.String() != want || !strings.HasPrefix(stdout.String(), "configuration ok: 3 regions") {
+		t.Errorf("validate = %d, stdout %q, stderr %q; want 0, configuration ok and %q", code, stdout.String(), stderr.String(), want)
+	}
+}
