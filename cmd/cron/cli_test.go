@@ -332,7 +332,7 @@ func TestValidateNamesNearMisses(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := runEnv(context.Background(), []string{"validate"}, mapLookup(env), environ, &stdout, &stderr)
 	want := "extcloud-failover: warning: FAILOVER_TRESHOLD is set but not read: did you mean FAILOVER_THRESHOLD? (FAILOVER_THRESHOLD keeps its default)\n"
-	if code != exitOK || stderr.String() != want || !strings.HasPrefix(stdout.String(), "configuration ok: 3 regions") {
+	if code != exitOK || stderr.String() != want || !strings.HasPrefix(stdout.String(), "configuration ok: 3 regions") || !strings.HasSuffix(stdout.String(), " (doctor checks the folders, supervisord and regions)\n") {
 		t.Errorf("validate = %d, stdout %q, stderr %q; want 0, configuration ok and %q", code, stdout.String(), stderr.String(), want)
 	}
 }

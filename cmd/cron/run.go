@@ -69,7 +69,9 @@ func runEnv(ctx context.Context, args []string, lookupEnv func(string) (string, 
 }
 
 func (a *app) validate(context.Context) int {
-	fmt.Fprintf(a.stdout, "configuration ok: %d regions, primary %s, state %s, env file %s\n",
+	// Only the configuration: a missing folder or a supervisord that is down
+	// is found by doctor, which the line names.
+	fmt.Fprintf(a.stdout, "configuration ok: %d regions, primary %s, state %s, env file %s (doctor checks the folders, supervisord and regions)\n",
 		len(a.cfg.Regions), a.cfg.Primary(), a.cfg.StateFile, a.cfg.EnvFile)
 	if a.environ != nil {
 		// A warning, not an error: another tool may read a name that is
