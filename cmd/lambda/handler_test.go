@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"extcloud-failover/internal/check"
@@ -234,7 +233,7 @@ func invoke(t *testing.T, a *app, payload string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
-	return lambda.NewHandler(a.Handle).Invoke(ctx, []byte(payload))
+	return rawHandler{a}.Invoke(ctx, []byte(payload))
 }
 
 func TestHandleResult(t *testing.T) {
@@ -477,7 +476,7 @@ func TestNewApp(t *testing.T) {
 			if (a.dd != nil) != tt.wantDD {
 				t.Fatalf("datadog wrapper = %v, want %v", a.dd != nil, tt.wantDD)
 			}
-			if _, unwrapped := a.handler().(func(context.Context, json.RawMessage) (check.Result, error)); unwrapped == tt.wantDD {
+			if _, unwrapped := a.handler().(rawHandler); unwrapped == tt.wantDD {
 				t.Errorf("handler() unwrapped = %v, want %v", unwrapped, !tt.wantDD)
 			}
 			if !tt.wantDD {

@@ -6,6 +6,7 @@
 // never a skip: `make test` installs everything these helpers need.
 //
 // Subpackages hold what plain programs (make bench, make demo) share with
-// the tests: lambdart, a local Lambda Runtime API, and supervisord, a
+// the tests: rie, the real Lambda Runtime Interface Emulator around a
+// function binary; lambdart, a local Lambda Runtime API; and supervisord, a
 // private supervisord.
 package testenv
