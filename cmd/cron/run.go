@@ -13,6 +13,7 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 	"extcloud-failover/internal/telemetry"
@@ -162,8 +163,8 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 	deps := check.Deps{
 		Store:   state.NewFileStore(cfg.StateFile),
 		Pusher:  pusher,
-		Prober:  check.NewProber(cfg),
-		Guard:   check.GuardFor(cfg),
+		Prober:  probe.New(cfg),
+		Guard:   probe.GuardFor(cfg),
 		Metrics: metrics,
 		Log:     log,
 		Recover: func(context.Context) (string, int64, error) {

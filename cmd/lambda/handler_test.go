@@ -20,6 +20,7 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/state"
@@ -187,8 +188,8 @@ func (f *fakeStore) Swap(_ context.Context, old, next state.State) (state.State,
 // fakeProber answers from a map of region health.
 type fakeProber map[string]bool
 
-func (p fakeProber) Probe(_ context.Context, r config.Region) check.ProbeResult {
-	res := check.ProbeResult{Region: r.Name, Healthy: p[r.Name], Status: 200}
+func (p fakeProber) Probe(_ context.Context, r config.Region) probe.Result {
+	res := probe.Result{Region: r.Name, Healthy: p[r.Name], Status: 200}
 	if !res.Healthy {
 		res.Status, res.Err = 503, errors.New("status 503")
 	}

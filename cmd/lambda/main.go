@@ -36,6 +36,7 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/state/dynamo"
 	"extcloud-failover/internal/telemetry"
@@ -113,8 +114,8 @@ func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout i
 	a.deps = check.Deps{
 		Store:  markedStore{dynamo.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.StateKey)},
 		Pusher: ssmpush.New(ssm.NewFromConfig(awsCfg), ssmConfig(cfg)),
-		Prober: check.NewProber(cfg),
-		Guard:  check.GuardFor(cfg),
+		Prober: probe.New(cfg),
+		Guard:  probe.GuardFor(cfg),
 	}
 
 	// template.yaml sets DD_KMS_API_KEY to "" when there is no key.

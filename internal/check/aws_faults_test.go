@@ -208,7 +208,7 @@ func TestAWSFaults(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), deadline)
 			defer cancel()
 			start := time.Now()
-			res, err := Run(ctx, testConfig(t, w.env), deps)
+			res, err := Run(ctx, testenv.Config(t, w.env), deps)
 			if took := time.Since(start); took > deadline+time.Second {
 				t.Errorf("Run took %v past its %v deadline", took, deadline)
 			}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/state"
@@ -83,7 +84,7 @@ func newCrashRig(t *testing.T, storeKind, pusherKind string, dynamoEndpoint stri
 			}
 		}))
 		t.Cleanup(srv.Close)
-		list = append(list, name+"="+hostOf(srv))
+		list = append(list, name+"="+testenv.HostOf(srv))
 	}
 	rg.env = map[string]string{
 		"EXT_CLOUD_FAILOVER_LIST": strings.Join(list, ","),
@@ -191,7 +192,7 @@ func (rg *crashRig) plant() {
 }
 
 func (rg *crashRig) deps() Deps {
-	return Deps{Store: rg.store, Pusher: rg.pusher, Prober: NewProber(testConfig(rg.t, rg.env)), Now: func() time.Time { return rg.now }}
+	return Deps{Store: rg.store, Pusher: rg.pusher, Prober: probe.New(testenv.Config(rg.t, rg.env)), Now: func() time.Time { return rg.now }}
 }
 
 // verify checks that nothing is lost: the state decodes, its generation has
@@ -304,7 +305,7 @@ func (rg *crashRig) crashRun(point crashPoint) {
 		pushes.Add(1)
 		return counted.Push(ctx, t, hosts)
 	})
-	res, err := Run(ctx, testConfig(rg.t, rg.env), deps)
+	res, err := Run(ctx, testenv.Config(rg.t, rg.env), deps)
 	if !errors.Is(err, errCrash) {
 		rg.t.Fatalf("crashing run at %s = %+v, %v; want the injected crash", point, res, err)
 	}
@@ -333,7 +334,7 @@ func (rg *crashRig) recover() int {
 	rg.now = rg.now.Add(time.Minute)
 	for i := 1; i <= 5; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		res, err := Run(ctx, testConfig(rg.t, rg.env), rg.deps())
+		res, err := Run(ctx, testenv.Config(rg.t, rg.env), rg.deps())
 		cancel()
 		if err != nil {
 			rg.t.Fatalf("recovery run %d: %+v, %v", i, res, err)
@@ -404,7 +405,7 @@ func TestCrashConsistency(t *testing.T) {
 					// Steady runs afterwards restart nothing.
 					for i := 0; i < 2; i++ {
 						rg.now = rg.now.Add(10 * time.Second)
-						if _, err := Run(context.Background(), testConfig(t, rg.env), rg.deps()); err != nil {
+						if _, err := Run(context.Background(), testenv.Config(t, rg.env), rg.deps()); err != nil {
 							t.Fatal(err)
 						}
 					}

@@ -2,8 +2,9 @@ package check
 
 import (
 	"context"
-	"time"
 
+	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 )
@@ -20,19 +21,15 @@ type Pusher interface {
 	Push(ctx context.Context, t remote.Target, hosts []string) (remote.Result, error)
 }
 
-// GuardResult is one local-network measurement.
-type GuardResult struct {
-	// OK is true when our own network reached something.
-	OK bool
-	// Latency is the measured round trip, when one was measured.
-	Latency time.Duration
-	// Err says why the guard failed.
-	Err error
+// RegionProber probes one region; probe.Prober is the real one.
+type RegionProber interface {
+	Probe(ctx context.Context, r config.Region) probe.Result
 }
 
-// Guard tells a failure of our own network from an outage of the cloud.
+// Guard tells a failure of our own network from an outage of the cloud;
+// probe.Guard is the real one.
 type Guard interface {
-	Check(ctx context.Context) GuardResult
+	Check(ctx context.Context) probe.GuardResult
 }
 
 // Metrics receives the invocation's figures. Implementations must not block

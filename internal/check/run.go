@@ -1,3 +1,8 @@
+// This file holds one invocation's steps: the public entry points Run and
+// Failover, the runner that carries their dependencies, loading the state
+// (and starting from the hosts' truth when there is none), the sequence of
+// one check, a lost compare-and-swap, and a forced failover.
+
 package check
 
 import (
@@ -6,22 +11,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"slices"
-	"sync"
 	"time"
 
 	"extcloud-failover/internal/config"
-	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 )
-
-// ErrPushIncomplete means a push left hosts that have not converged; they
-// are recorded as pending and retried by later invocations.
-var ErrPushIncomplete = errors.New("check: push incomplete")
-
-// MaxPendingHosts is the most host IDs a pending push keeps; beyond it the
-// re-push goes to every target.
-const MaxPendingHosts = 100
 
 // FaultPoint names a place in one invocation where a test may stop it.
 type FaultPoint string
@@ -176,39 +170,6 @@ func (r *runner) adoptHosts(ctx context.Context, s *state.State) {
 	}
 }
 
-// adopt records the hosts' region and generation after they refused a push
-// as stale: the state was behind them (restored from an old copy). Retrying
-// would be refused forever; the hosts' truth wins and the outage clock
-// starts again for their region.
-func (r *runner) adopt(ctx context.Context, s state.State, region string, gen int64) (state.State, error) {
-	r.log.Warn("hosts run a newer generation than the state; adopting it", "region", region, "generation", gen,
-		"state_region", s.ActiveRegion, "state_generation", s.Generation)
-	return r.update(ctx, s, fmt.Sprintf("adopt the hosts' generation %d", gen), func(cur state.State) (state.State, bool) {
-		if cur.Generation >= gen {
-			return cur, false
-		}
-		next := cur
-		next.ActiveRegion, next.Generation, next.Pending = region, gen, nil
-		next.OutageStartedAt, next.LastProbeAt = time.Time{}, time.Time{}
-		return next, true
-	})
-}
-
-func (r *runner) result(s state.State, action Action) Result {
-	res := Result{Region: s.ActiveRegion, Action: action, Generation: s.Generation, PendingHosts: []string{}, DryRun: r.cfg.DryRun}
-	if s.Pending != nil {
-		res.PendingHosts = pendingHosts(s.Pending)
-	}
-	return res
-}
-
-func pendingHosts(p *state.Pending) []string {
-	if len(p.Hosts) == 0 {
-		return []string{"*"}
-	}
-	return slices.Clone(p.Hosts)
-}
-
 func (r *runner) check(ctx context.Context) (Result, error) {
 	r.setDeadline(ctx)
 	s, err := r.load(ctx)
@@ -284,28 +245,6 @@ func (r *runner) check(ctx context.Context) (Result, error) {
 	return res, pushErr
 }
 
-// claimIntent makes this invocation the holder of a new intent until its
-// deadline, so no concurrent run repeats the push while it is in flight.
-func (r *runner) claimIntent(s *state.State) {
-	s.Pending.ClaimedUntil = r.deadline
-	s.Pending.Attempts = 1
-}
-
-// storeAndPush stores a failover intent with compare-and-swap, then pushes
-// it and records the outcome. Losing the swap means another invocation
-// acted: nothing is pushed.
-func (r *runner) storeAndPush(ctx context.Context, old, intent state.State, res Result) (Result, error) {
-	stored, err := r.d.Store.Swap(ctx, old, intent)
-	if errors.Is(err, state.ErrConflict) {
-		return r.lost(ctx, "state changed by another invocation")
-	}
-	if err != nil {
-		return res, fmt.Errorf("store state: %w", err)
-	}
-	r.d.Metrics.Count("extcloud.failover", 1, "region:"+intent.ActiveRegion, "from:"+old.ActiveRegion)
-	return r.pushIntent(ctx, stored, res)
-}
-
 // lost handles a lost compare-and-swap: another invocation acted.
 func (r *runner) lost(ctx context.Context, why string) (Result, error) {
 	s, err := r.load(ctx)
@@ -318,297 +257,11 @@ func (r *runner) lost(ctx context.Context, why string) (Result, error) {
 	return res, nil
 }
 
-// pushIntent pushes the intent just stored and records the outcome.
-func (r *runner) pushIntent(ctx context.Context, s state.State, res Result) (Result, error) {
-	if err := r.fault(ctx, FaultAfterIntent); err != nil {
-		return res, err
-	}
-	s, err := r.push(ctx, s)
-	if s.ActiveRegion != res.To {
-		res.To, res.Reason = s.ActiveRegion, "hosts run a newer generation; adopted"
-	}
-	res.Generation = s.Generation
-	res.PendingHosts = []string{}
-	if s.Pending != nil {
-		res.PendingHosts = pendingHosts(s.Pending)
-	}
-	return res, err
-}
-
-// repush claims and re-pushes a pending failover whose claim has expired.
-func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, error) {
-	claimed, ok := Claim(s, r.now(), r.deadline)
-	if !ok {
-		r.log.Info("push in flight in another invocation", "generation", s.Pending.Generation,
-			"claimed_until", s.Pending.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))
-		return s, false, nil
-	}
-	if r.cfg.DryRun {
-		r.log.Info("dry run: would re-push pending failover", "generation", s.Pending.Generation, "region", s.Pending.Region, "hosts", pendingHosts(s.Pending))
-		return s, false, nil
-	}
-	s, err := r.d.Store.Swap(ctx, s, claimed)
-	if err != nil {
-		return s, false, err
-	}
-	r.log.Info("re-pushing pending failover", "generation", s.Pending.Generation, "region", s.Pending.Region,
-		"hosts", pendingHosts(s.Pending), "attempt", s.Pending.Attempts, "action", string(ActionPendingPush))
-	s, err = r.push(ctx, s)
-	return s, true, err
-}
-
-// push sends s.Pending to its hosts and records which converged.
-func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
-	p := s.Pending
-	t := remote.Target{Region: p.Region, Cloud: p.Cloud, Generation: p.Generation}
-	result, perr := r.d.Pusher.Push(ctx, t, p.Hosts)
-	if err := r.fault(ctx, FaultAfterPush); err != nil {
-		return s, err
-	}
-	if errors.Is(perr, remote.ErrStaleGeneration) && r.d.Recover != nil {
-		region, gen, err := r.d.Recover(ctx)
-		if _, known := r.cfg.Cloud(region); err == nil && known && gen > p.Generation {
-			return r.adopt(ctx, s, region, gen)
-		}
-	}
-	var failed []string
-	var firstErr string
-	if perr != nil {
-		failed = p.Hosts
-		firstErr = perr.Error()
-		r.log.Error("push failed", "generation", p.Generation, "region", p.Region, "error", firstErr)
-	}
-	for _, h := range result.Converged {
-		r.log.Info("host converged", "host", h, "generation", p.Generation, "region", p.Region)
-	}
-	for h, err := range result.Failed {
-		if errors.Is(err, remote.ErrStaleGeneration) {
-			r.log.Warn("host runs a newer generation; not retried", "host", h, "generation", p.Generation, "error", err.Error())
-			continue
-		}
-		if errors.Is(err, remote.ErrUnknownHost) {
-			r.log.Warn("pending host is no longer configured; dropped", "host", h, "generation", p.Generation)
-			continue
-		}
-		r.log.Error("host did not converge", "host", h, "generation", p.Generation, "region", p.Region, "error", err.Error())
-		failed = append(failed, h)
-		if firstErr == "" {
-			firstErr = h + ": " + err.Error()
-		}
-	}
-	r.d.Metrics.Count("extcloud.push.hosts", int64(len(result.Converged)), "region:"+p.Region, "status:converged")
-	r.d.Metrics.Count("extcloud.push.hosts", int64(len(failed)), "region:"+p.Region, "status:failed")
-	slices.Sort(failed)
-	failed = slices.Compact(failed)
-	converged := perr == nil && len(failed) == 0
-	if len(failed) > MaxPendingHosts {
-		// A large fleet that has not finished (SSM waves outlast one
-		// invocation): re-push to every target rather than keep thousands of
-		// IDs in the state item and send them back 50 at a time. The push is
-		// idempotent per generation, so converged hosts restart nothing.
-		r.log.Warn("many hosts not converged; the next push goes to every target", "hosts", len(failed), "generation", p.Generation)
-		firstErr = fmt.Sprintf("%d hosts not converged, e.g. %s", len(failed), firstErr)
-		failed = nil
-	}
-	s, err := r.update(ctx, s, fmt.Sprintf("record push of generation %d", p.Generation), func(cur state.State) (state.State, bool) {
-		if cur.Pending == nil || cur.Pending.Generation != p.Generation {
-			return cur, false // another invocation recorded or superseded it
-		}
-		next := cur
-		if converged {
-			next.Pending = nil
-			return next, true
-		}
-		np := *cur.Pending
-		np.Hosts = failed
-		np.LastError = firstErr
-		// Release the claim so the next invocation retries, unless hosts
-		// may still be running this push (SSM): then not before that.
-		np.ClaimedUntil = time.Time{}
-		if result.InFlightUntil.After(r.now()) {
-			np.ClaimedUntil = result.InFlightUntil
-		}
-		next.Pending = &np
-		return next, true
-	})
-	if err != nil {
-		return s, err
-	}
-	if !converged && (s.Pending == nil || s.Pending.Generation != p.Generation) {
-		return s, nil // another invocation recorded or superseded it
-	}
-	if converged {
-		r.log.Info("failover converged", "generation", p.Generation, "region", p.Region)
-		return s, nil
-	}
-	return s, fmt.Errorf("%w: generation %d: %s (hosts stay pending; later checks retry them, `status` lists them)", ErrPushIncomplete, p.Generation, firstErr)
-}
-
-// update applies change to the stored state with compare-and-swap. When
-// another invocation wrote first it reloads and applies change again; change
-// returns false when, on the current state, nothing is left to do.
-func (r *runner) update(ctx context.Context, s state.State, what string, change func(state.State) (state.State, bool)) (state.State, error) {
-	const attempts = 5
-	for range attempts {
-		next, ok := change(s)
-		if !ok {
-			return s, nil
-		}
-		stored, err := r.d.Store.Swap(ctx, s, next)
-		if err == nil {
-			return stored, nil
-		}
-		if !errors.Is(err, state.ErrConflict) {
-			return s, fmt.Errorf("%s: %w", what, err)
-		}
-		if s, err = r.d.Store.Load(ctx); err != nil {
-			return s, fmt.Errorf("%s: %w", what, err)
-		}
-	}
-	return s, fmt.Errorf("%s: %w %d times in a row", what, state.ErrConflict, attempts)
-}
-
 func (r *runner) fault(ctx context.Context, p FaultPoint) error {
 	if r.d.Fault == nil {
 		return nil
 	}
 	return r.d.Fault(ctx, p)
-}
-
-type latencyFigure struct {
-	ms float64
-	at time.Time
-}
-
-// observe probes the active region and, when it fails, tells our own
-// network's failure from the region's. It returns pre-flight candidates
-// when it had to probe them for the differential verdict.
-func (r *runner) observe(ctx context.Context, s state.State) (Observation, []Candidate) {
-	region, ok := r.cfg.Cloud(s.ActiveRegion)
-	var pr ProbeResult
-	if !ok {
-		pr = ProbeResult{Region: s.ActiveRegion, Err: fmt.Errorf("active region %q is not in EXT_CLOUD_FAILOVER_LIST: counted as down until a failover (or failover --to) moves to a listed region", s.ActiveRegion)}
-	} else {
-		pr = r.d.Prober.Probe(ctx, config.Region{Name: s.ActiveRegion, Cloud: region})
-	}
-	r.recordProbe(pr)
-	obs := Observation{Healthy: pr.Healthy}
-
-	mode := r.cfg.LatencyCheck
-	always := mode == config.LatencyAlways && r.now().Sub(s.LatencyAt) >= r.cfg.LatencyInterval
-	if r.d.Guard == nil || mode == config.LatencyOff || (pr.Healthy && !always) {
-		return obs, nil
-	}
-	g := r.d.Guard.Check(ctx)
-	if g.Latency > 0 {
-		ms := float64(g.Latency) / float64(time.Millisecond)
-		r.d.Metrics.Gauge("extcloud.latency.ms", ms)
-		if always {
-			r.latency = &latencyFigure{ms: ms, at: r.now()}
-		}
-	}
-	if pr.Healthy || g.OK {
-		return obs, nil
-	}
-	// Our network looks down. If other regions answer, the outage is real
-	// whatever the guard says (a differential verdict).
-	candidates := r.preflight(ctx, s.ActiveRegion)
-	for _, c := range candidates {
-		if c.Healthy {
-			r.log.Warn("local-network guard failed but other regions answer: outage is real", "error", errString(g.Err))
-			return obs, candidates
-		}
-	}
-	r.log.Warn("local network unavailable: outage clock not advanced", "error", errString(g.Err), "action", string(ActionInconclusive))
-	obs.Inconclusive = true
-	return obs, nil
-}
-
-func (r *runner) recordProbe(pr ProbeResult) {
-	r.probeMS = float64(pr.Duration) / float64(time.Millisecond)
-	r.status = pr.Status
-	r.probeErr = pr.Err
-	status := "ok"
-	if !pr.Healthy {
-		status = "fail"
-	}
-	r.d.Metrics.Gauge("extcloud.probe.latency", r.probeMS, "region:"+pr.Region, "status:"+status)
-}
-
-// preflight probes every candidate except active, concurrently, and returns
-// them in failover order.
-func (r *runner) preflight(ctx context.Context, active string) []Candidate {
-	order := r.cfg.FailoverOrder(active)
-	out := make([]Candidate, len(order))
-	var wg sync.WaitGroup
-	for i, reg := range order {
-		wg.Go(func() {
-			pr := r.d.Prober.Probe(ctx, reg)
-			out[i] = Candidate{Region: reg.Name, Cloud: reg.Cloud, Healthy: pr.Healthy}
-			attrs := []any{"region", reg.Name, "healthy", pr.Healthy, "probe_ms", float64(pr.Duration) / float64(time.Millisecond), "status", pr.Status}
-			if pr.Err != nil {
-				attrs = append(attrs, "error", pr.Err.Error())
-			}
-			r.log.Info("pre-flight probe", attrs...)
-		})
-	}
-	wg.Wait()
-	return out
-}
-
-// event logs the line for what changed, besides the summary.
-func (r *runner) event(d Decision, active string) {
-	secs := d.Outage.Seconds()
-	switch d.Action {
-	case ActionOutageStarted:
-		r.log.Warn(d.Reason, "region", active, "error", errString(r.probeErr), "status", r.status, "action", string(d.Action))
-	case ActionRecovered:
-		r.log.Info(fmt.Sprintf("recovered after %.0fs", secs), "region", active, "outage_seconds", secs, "action", string(d.Action))
-	case ActionFailover:
-		r.log.Warn(fmt.Sprintf("failover from %s to %s", active, d.To), "region", d.To, "from", active,
-			"reason", fmt.Sprintf("%s down for %.0fs (threshold %s)", active, secs, r.cfg.FailoverThreshold),
-			"outage_seconds", secs, "generation", d.State.Generation, "action", string(d.Action))
-	case ActionAllDown:
-		r.log.Error("all regions unavailable", "region", active, "outage_seconds", secs, "action", string(d.Action))
-	}
-	r.d.Metrics.Gauge("extcloud.outage.seconds", secs, "region:"+active)
-}
-
-// summary writes the one decision record of the invocation.
-func (r *runner) summary(res Result, err error) {
-	attrs := []any{
-		"region", res.Region, "healthy", res.Healthy, "action", string(res.Action),
-		"outage_seconds", res.OutageSeconds, "generation", res.Generation,
-		"probe_ms", r.probeMS, "status", r.status, "pending_hosts", res.PendingHosts,
-	}
-	if res.To != "" {
-		attrs = append(attrs, "from", res.From, "to", res.To)
-	}
-	if res.Reason != "" {
-		attrs = append(attrs, "reason", res.Reason)
-	}
-	if r.probeErr != nil {
-		attrs = append(attrs, "probe_error", r.probeErr.Error())
-	}
-	if r.latency != nil {
-		attrs = append(attrs, "latency_ms", r.latency.ms)
-	}
-	if res.DryRun {
-		attrs = append(attrs, "dry_run", true)
-	}
-	level := slog.LevelInfo
-	if err != nil {
-		level = slog.LevelError
-		attrs = append(attrs, "error", err.Error())
-	}
-	r.log.Log(context.Background(), level, "check complete", attrs...)
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 // force is Failover's body.

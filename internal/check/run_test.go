@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
+	"extcloud-failover/internal/testenv"
 )
 
 // recordingPusher stands in for the fleet in Run's own tests (the real
@@ -88,7 +90,7 @@ func newWorld(t *testing.T) *world {
 			}
 		}))
 		t.Cleanup(srv.Close)
-		list = append(list, name+"="+hostOf(srv))
+		list = append(list, name+"="+testenv.HostOf(srv))
 	}
 	w.env = map[string]string{
 		"EXT_CLOUD_FAILOVER_LIST": strings.Join(list, ","),
@@ -104,7 +106,7 @@ func (w *world) deps() Deps {
 	return Deps{
 		Store:  w.store,
 		Pusher: w.pusher,
-		Prober: NewProber(testConfig(w.t, w.env)),
+		Prober: probe.New(testenv.Config(w.t, w.env)),
 		Guard:  w.guard,
 		Log:    slog.New(slog.NewJSONHandler(&lockedWriter{w: &w.logs, mu: &w.mu}, nil)),
 		Now:    func() time.Time { return w.now },
@@ -130,7 +132,7 @@ func (w *world) run(ctx context.Context, extra map[string]string) (Result, error
 	for k, v := range extra {
 		env[k] = v
 	}
-	cfg := testConfig(w.t, env)
+	cfg := testenv.Config(w.t, env)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return Run(ctx, cfg, w.deps())
@@ -296,7 +298,7 @@ func TestRunCorruptStateContinuesFromHosts(t *testing.T) {
 	deps.Recover = func(context.Context) (string, int64, error) { return "APAC", 4, nil }
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := Run(ctx, testConfig(t, w.env), deps)
+	res, err := Run(ctx, testenv.Config(t, w.env), deps)
 	if err != nil || res.Region != "APAC" || res.Generation != 4 {
 		t.Fatalf("Run = %+v, %v; want APAC generation 4 from the env file", res, err)
 	}
@@ -309,9 +311,9 @@ func TestRunCorruptStateContinuesFromHosts(t *testing.T) {
 	}
 }
 
-type fixedGuard GuardResult
+type fixedGuard probe.GuardResult
 
-func (g fixedGuard) Check(context.Context) GuardResult { return GuardResult(g) }
+func (g fixedGuard) Check(context.Context) probe.GuardResult { return probe.GuardResult(g) }
 
 func TestRunLocalNetworkGuard(t *testing.T) {
 	t.Parallel()
@@ -350,7 +352,7 @@ func TestRunDryRunChangesNothing(t *testing.T) {
 	w := newWorld(t)
 	w.up["NAM"].Store(false)
 	stored := w.plantOutage(5 * time.Minute)
-	cfg := testConfig(t, w.env)
+	cfg := testenv.Config(t, w.env)
 	cfg.DryRun = true
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -371,7 +373,7 @@ func TestFailoverForced(t *testing.T) {
 	w := newWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cfg := testConfig(t, w.env)
+	cfg := testenv.Config(t, w.env)
 	res, err := Failover(ctx, cfg, w.deps(), "APAC")
 	if err != nil || res.Action != ActionFailover || res.To != "APAC" || res.Generation != 1 {
 		t.Fatalf("Failover = %+v, %v", res, err)
@@ -388,9 +390,9 @@ func TestFailoverForced(t *testing.T) {
 // countingGuard reports a fixed latency and counts its runs.
 type countingGuard struct{ n atomic.Int64 }
 
-func (g *countingGuard) Check(context.Context) GuardResult {
+func (g *countingGuard) Check(context.Context) probe.GuardResult {
 	g.n.Add(1)
-	return GuardResult{OK: true, Latency: 12 * time.Millisecond}
+	return probe.GuardResult{OK: true, Latency: 12 * time.Millisecond}
 }
 
 type metricsRecorder struct {
@@ -423,7 +425,7 @@ func TestRunLatencyAlwaysMeasuresOncePerInterval(t *testing.T) {
 		for k, v := range env {
 			w.env[k] = v
 		}
-		if _, err := Run(ctx, testConfig(t, w.env), deps); err != nil {
+		if _, err := Run(ctx, testenv.Config(t, w.env), deps); err != nil {
 			t.Fatal(err)
 		}
 		cancel()
@@ -466,7 +468,7 @@ func TestRunDropsPendingHostsNoLongerConfigured(t *testing.T) {
 	deps.Pusher = p
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := Run(ctx, testConfig(t, w.env), deps); err != nil {
+	if _, err := Run(ctx, testenv.Config(t, w.env), deps); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	if s := w.load(); s.Pending != nil {
@@ -502,7 +504,7 @@ func TestRunAdoptsHostsWhenStateIsBehind(t *testing.T) {
 			deps.Recover = func(context.Context) (string, int64, error) { return tt.hosts, tt.hostGen, nil }
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			res, err := Run(ctx, testConfig(t, w.env), deps)
+			res, err := Run(ctx, testenv.Config(t, w.env), deps)
 			if err != nil || res.Region != tt.want || res.Generation != tt.wantGen {
 				t.Fatalf("Run = %+v, %v; want %s at generation %d", res, err, tt.want, tt.wantGen)
 			}
@@ -537,14 +539,14 @@ func TestRunAdoptsHostsAfterAStalePush(t *testing.T) {
 	deps.Recover = func(context.Context) (string, int64, error) { return "APAC", 5, nil }
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := Run(ctx, testConfig(t, w.env), deps)
+	res, err := Run(ctx, testenv.Config(t, w.env), deps)
 	if err != nil || res.To != "APAC" || res.Generation != 5 {
 		t.Fatalf("Run = %+v, %v; want APAC at generation 5 adopted", res, err)
 	}
 	if s := w.load(); s.ActiveRegion != "APAC" || s.Generation != 5 || s.Pending != nil || !s.OutageStartedAt.IsZero() {
 		t.Fatalf("stored %+v", s)
 	}
-	res, err = Run(ctx, testConfig(t, w.env), deps)
+	res, err = Run(ctx, testenv.Config(t, w.env), deps)
 	if err != nil || res.Action != ActionNone || res.Region != "APAC" || len(p.calls()) != 1 {
 		t.Fatalf("next run = %+v, %v, %d pushes; want a quiet APAC", res, err, len(p.calls()))
 	}
@@ -594,7 +596,7 @@ func TestRunDoesNotRepushWhileHostsMayStillRunThePush(t *testing.T) {
 	run := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		Run(ctx, testConfig(t, w.env), deps)
+		Run(ctx, testenv.Config(t, w.env), deps)
 	}
 	run()
 	if s := w.load(); s.Pending == nil || !s.Pending.ClaimedUntil.Equal(p.until) {

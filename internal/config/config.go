@@ -1,3 +1,5 @@
+// This file holds the Config type and the types of its values.
+
 package config
 
 import "time"

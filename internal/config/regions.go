@@ -1,6 +1,10 @@
+// This file holds regions: parsing EXT_CLOUD_FAILOVER_LIST and its clouds,
+// the primary, failover order and each region's probe URL.
+
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -94,76 +98,55 @@ func probeHost(u string) string {
 	return p.Hostname()
 }
 
-// Secrets returns the non-empty secret values, for log redaction:
-// DD_API_KEY, SUPERVISOR_PASSWORD and passwords in the user info of
-// SUPERVISOR_URL, CLOUDLOOKUP_URL, LATENCY_SERVER, WITNESS_URL and
-// DD_LOGS_INTAKE_URL, both decoded and as written.
-func (c *Config) Secrets() []string {
-	var out []string
-	add := func(s string) {
-		if s != "" && !contains(out, s) {
-			out = append(out, s)
+func parseRegions(field, s string) ([]Region, error) {
+	if s == "" {
+		return nil, errorf(field, "empty (want REGION=CLOUD,... e.g. NAM=nam.example.com,EU=eu.example.com)")
+	}
+	items := splitList(s)
+	if len(items) > maxRegions {
+		return nil, errorf(field, "%d entries (want at most %d)", len(items), maxRegions)
+	}
+	regions := make([]Region, 0, len(items))
+	seen := map[string]bool{}
+	for i, it := range items {
+		name, cloud, ok := strings.Cut(it, "=")
+		if !ok || name == "" || cloud == "" {
+			return nil, errorf(field, "entry %d %s: want REGION=CLOUD", i+1, quote(it))
 		}
-	}
-	add(c.DDAPIKey)
-	add(c.SupervisorPassword)
-	urls := append([]string{c.CloudlookupURL, c.LatencyServer, c.WitnessURL, c.DDLogsIntakeURL}, c.SupervisorURLs...)
-	for _, s := range urls {
-		add(urlPassword(s, false))
-		add(urlPassword(s, true))
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+		if !regionRE.MatchString(name) {
+			return nil, errorf(field, "entry %d: region %s is not an upper-case name (want A-Z, 0-9 and _, starting with a letter, at most 16, e.g. EU)", i+1, quote(name))
 		}
+		if seen[name] {
+			return nil, errorf(field, "entry %d: duplicate region %s", i+1, quote(name))
+		}
+		seen[name] = true
+		if p := cloudProblem(cloud); p != "" {
+			return nil, errorf(field, "entry %d (%s): cloud %s: %s", i+1, name, quote(cloud), p)
+		}
+		regions = append(regions, Region{Name: name, Cloud: cloud})
 	}
-	return false
+	return regions, nil
 }
 
-// urlPassword returns the password in s's user info, decoded or as written.
-func urlPassword(s string, raw bool) string {
-	_, _, pw, _ := userinfo(s)
-	if raw {
-		return pw
+// cloudProblem says why s is not a host[:port] or an http(s) base URL, or
+// returns "".
+func cloudProblem(s string) string {
+	if len(s) > maxCloud {
+		return fmt.Sprintf("%d bytes (want at most %d)", len(s), maxCloud)
 	}
-	if dec, err := url.PathUnescape(pw); err == nil {
-		return dec
+	if c := badChar(s, cloudChars); c != "" {
+		return fmt.Sprintf("%s not allowed (want %s)", c, cloudChars.desc)
 	}
-	return pw
-}
-
-// ValidateHost checks what the host command needs beyond Load: an env file,
-// a state file, at least one supervisord and the programs to restart.
-func (c *Config) ValidateHost() error {
-	switch {
-	case c.EnvFile == "":
-		return errorf("ENV_FILE", "required on the host (e.g. %s)", DefaultEnvFile)
-	case c.StateFile == "":
-		return errorf("STATE_FILE", "required on the host (e.g. /opt/application/tmp/%s)", StateFileName)
-	case len(c.SupervisorURLs) == 0:
-		return errorf("SUPERVISOR_URL", "required on the host (e.g. %s)", DefaultSupervisorURL)
-	case len(c.SupervisorPrograms) == 0:
-		return errorf("SUPERVISOR_PROGRAMS", "required on the host (the supervisord programs to restart, e.g. app or web:*)")
+	scheme, rest, isURL := strings.Cut(s, "://")
+	if !isURL {
+		if strings.Contains(s, "/") {
+			return "want host[:port] or http(s)://host[:port][/path]"
+		}
+		return hostPortProblem(s)
 	}
-	return nil
-}
-
-// ValidateLambda checks what the Lambda function needs beyond FromEnv: the
-// DynamoDB table and the SSM targets.
-func (c *Config) ValidateLambda() error {
-	switch {
-	case c.StateTable == "":
-		return errorf("STATE_TABLE", "required for Lambda (the DynamoDB table, e.g. extcloud-failover-state)")
-	case c.StateKey == "":
-		return errorf("STATE_KEY", "required for Lambda (e.g. %s)", DefaultStateKey)
-	case len(c.SSMTargets) == 0:
-		return errorf("SSM_TARGETS", "required for Lambda (tag:Key=Value or instance IDs, e.g. tag:Role=app)")
-	case c.EnvFile == "":
-		return errorf("ENV_FILE", "required for Lambda: the path on the hosts (e.g. %s)", DefaultEnvFile)
+	if scheme != "http" && scheme != "https" {
+		return "scheme must be http or https"
 	}
-	return nil
+	hostport, _, _ := strings.Cut(rest, "/")
+	return hostPortProblem(hostport)
 }

@@ -20,6 +20,7 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 )
@@ -148,11 +149,11 @@ func (p *pusher) Push(ctx context.Context, t remote.Target, hosts []string) (rem
 // guard is our own network's witness.
 type guard struct{ s *sim }
 
-func (g guard) Check(context.Context) check.GuardResult {
+func (g guard) Check(context.Context) probe.GuardResult {
 	if g.s.netDown.Load() {
-		return check.GuardResult{Err: errors.New("witness: network unreachable")}
+		return probe.GuardResult{Err: errors.New("witness: network unreachable")}
 	}
-	return check.GuardResult{OK: true, Latency: time.Millisecond}
+	return probe.GuardResult{OK: true, Latency: time.Millisecond}
 }
 
 // store wraps the FileStore to crash the Swap that records a push.
@@ -257,7 +258,7 @@ func (s *sim) invoke(kill bool) (check.Result, error) {
 	now := s.now
 	p := &pusher{s: s}
 	deps := check.Deps{
-		Store: s.store, Pusher: p, Prober: check.NewProber(s.cfg), Guard: guard{s},
+		Store: s.store, Pusher: p, Prober: probe.New(s.cfg), Guard: guard{s},
 		Now: func() time.Time { return now },
 	}
 	if kill {

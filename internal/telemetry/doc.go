@@ -13,7 +13,4 @@
 // bounded by its context and IntakeOptions.Timeout; Statsd never waits on the
 // network except to resolve the agent's name in NewStatsd (at most a second)
 // and in Close, which is bounded by the client's write timeout.
-//
-// The package does not use http.DefaultClient: another dependency of the
-// binaries (speedtest-go) replaces its transport when it is imported.
 package telemetry

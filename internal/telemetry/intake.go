@@ -55,9 +55,6 @@ type IntakeOptions struct {
 	Service  string
 	Hostname string
 	Tags     string
-	// HTTPClient sends the batch; nil means a client of the Intake's own.
-	// http.DefaultClient is never used, even when passed.
-	HTTPClient *http.Client
 	// Timeout bounds one Flush; default DefaultIntakeTimeout.
 	Timeout time.Duration
 	// Secrets are removed from every message and string value.
@@ -93,10 +90,9 @@ func NewIntake(o IntakeOptions) *Intake {
 	if u == "" {
 		u = "https://http-intake.logs." + o.Site + "/api/v2/logs"
 	}
-	c := o.HTTPClient
-	if c == nil || c == http.DefaultClient {
-		c = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
+	// A client and transport of its own: nothing another package does to
+	// the default ones reaches the intake.
+	c := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	return &Intake{o: o, url: u, client: c, red: newRedactor(o.Secrets)}
 }
 

@@ -347,7 +347,7 @@ func TestIntakeURL(t *testing.T) {
 			}
 		})
 	}
-	if in := NewIntake(IntakeOptions{HTTPClient: http.DefaultClient}); in.client == http.DefaultClient {
-		t.Error("the intake uses http.DefaultClient")
+	if in := NewIntake(IntakeOptions{}); in.client == http.DefaultClient || in.client.Transport == http.DefaultTransport {
+		t.Error("the intake shares the default client or transport")
 	}
 }

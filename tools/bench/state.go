@@ -17,6 +17,7 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 	"extcloud-failover/internal/state/dynamo"
@@ -82,7 +83,7 @@ func (b *bench) stateFigures(ctx context.Context) error {
 		return err
 	}
 	ops.reset()
-	deps := check.Deps{Store: store, Pusher: noPush{}, Prober: check.NewProber(cfg)}
+	deps := check.Deps{Store: store, Pusher: noPush{}, Prober: probe.New(cfg)}
 	const n = 20
 	for range n {
 		res, err := check.Run(ctx, cfg, deps)

@@ -1,26 +1,29 @@
-package check
+// This file holds the HTTP prober: one GET to a region's cloudlookup URL,
+// judged by status and PROBE_EXPECT, with the phases of the request timed.
+
+package probe
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"extcloud-failover/internal/config"
 )
 
-// MaxProbeBody is the most a probe reads of a response body.
-const MaxProbeBody = 64 << 10
+// MaxBody is the most a probe reads of a response body.
+const MaxBody = 64 << 10
+
+// userAgent names us to the cloudlookup endpoint, the speedtest server and
+// the witness.
+const userAgent = "extcloud-failover"
 
 // Timings are the phases of one probe, from net/http/httptrace. A phase that
 // did not happen (a reused connection, plain HTTP) is zero.
@@ -31,8 +34,8 @@ type Timings struct {
 	FirstByte time.Duration
 }
 
-// ProbeResult is the outcome of one cloudlookup request.
-type ProbeResult struct {
+// Result is the outcome of one cloudlookup request.
+type Result struct {
 	Region   string
 	Healthy  bool
 	Status   int           // HTTP status, 0 when no response arrived
@@ -41,14 +44,8 @@ type ProbeResult struct {
 	Err      error // why the probe failed; nil when healthy
 }
 
-// RegionProber probes one region.
-type RegionProber interface {
-	Probe(ctx context.Context, r config.Region) ProbeResult
-}
-
-// Prober probes regions with one HTTP GET to the configured cloudlookup URL.
-// It uses its own http.Client: speedtest-go replaces http.DefaultClient's
-// transport when it is imported, so the default client is never trusted.
+// Prober probes regions with one HTTP GET to the configured cloudlookup URL,
+// through an HTTP client and transport of its own.
 type Prober struct {
 	client  *http.Client
 	urlFor  func(config.Region) string
@@ -57,9 +54,9 @@ type Prober struct {
 	now     func() time.Time
 }
 
-// NewProber builds the prober for cfg. TLS is verified unless
+// New builds the prober for cfg. TLS is verified unless
 // PROBE_INSECURE_SKIP_VERIFY was set, which config allows for loopback only.
-func NewProber(cfg *config.Config) *Prober {
+func New(cfg *config.Config) *Prober {
 	tr := &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
 		DialContext:            (&net.Dialer{Timeout: cfg.ProbeTimeout}).DialContext,
@@ -83,19 +80,15 @@ func NewProber(cfg *config.Config) *Prober {
 	}
 }
 
-// Client returns the prober's HTTP client, for tests that check it is not
-// http.DefaultClient.
-func (p *Prober) Client() *http.Client { return p.client }
-
 // Probe sends one GET to r's cloudlookup URL within PROBE_TIMEOUT (and ctx).
 // Healthy means a 2xx status and, when PROBE_EXPECT is set, that the first
-// MaxProbeBody bytes of the body contain it.
-func (p *Prober) Probe(ctx context.Context, r config.Region) ProbeResult {
+// MaxBody bytes of the body contain it.
+func (p *Prober) Probe(ctx context.Context, r config.Region) Result {
 	now := p.now
 	if now == nil {
 		now = time.Now
 	}
-	res := ProbeResult{Region: r.Name}
+	res := Result{Region: r.Name}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 
@@ -106,24 +99,22 @@ func (p *Prober) Probe(ctx context.Context, r config.Region) ProbeResult {
 		res.Err = fmt.Errorf("build request: %w", err)
 		return res
 	}
-	req.Header.Set("User-Agent", "extcloud-failover")
+	req.Header.Set("User-Agent", userAgent)
 	resp, err := p.client.Do(req)
 	if err != nil {
-		res.Duration = now().Sub(start)
-		res.Timings = t.timings()
-		res.Err = classify(ctx, err, p.timeout)
-		return res
+		res.Err = describe(ctx, err, p.timeout)
+	} else {
+		defer resp.Body.Close()
+		res.Status = resp.StatusCode
+		res.Err = p.judge(ctx, resp)
+		res.Healthy = res.Err == nil
 	}
-	defer resp.Body.Close()
-	res.Status = resp.StatusCode
-	res.Err = p.judge(ctx, resp)
-	res.Healthy = res.Err == nil
 	res.Duration = now().Sub(start)
 	res.Timings = t.timings()
 	return res
 }
 
-// judge decides whether a response is healthy, reading at most MaxProbeBody.
+// judge decides whether a response is healthy, reading at most MaxBody.
 func (p *Prober) judge(ctx context.Context, resp *http.Response) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
@@ -134,41 +125,14 @@ func (p *Prober) judge(ctx context.Context, resp *http.Response) error {
 	if len(p.expect) == 0 {
 		return nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxProbeBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
 	if !bytes.Contains(body, p.expect) {
 		if err != nil {
-			return fmt.Errorf("read body: %w", classify(ctx, err, p.timeout))
+			return fmt.Errorf("read body: %w", describe(ctx, err, p.timeout))
 		}
-		return fmt.Errorf("status %d but body lacks PROBE_EXPECT in its first %d bytes", resp.StatusCode, MaxProbeBody)
+		return fmt.Errorf("status %d but body lacks PROBE_EXPECT in its first %d bytes", resp.StatusCode, MaxBody)
 	}
 	return nil
-}
-
-// classify turns a transport error into the reason an SRE needs at 3 a.m.
-func classify(ctx context.Context, err error, timeout time.Duration) error {
-	var dnsErr *net.DNSError
-	var certErr *tls.CertificateVerificationError
-	var hostErr x509.HostnameError
-	var authErr x509.UnknownAuthorityError
-	var invalidErr x509.CertificateInvalidError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) || isTimeout(err):
-		return fmt.Errorf("timeout after %s: %w", timeout, err)
-	case errors.As(err, &dnsErr):
-		return fmt.Errorf("dns: %w", err)
-	case errors.As(err, &certErr), errors.As(err, &hostErr), errors.As(err, &authErr), errors.As(err, &invalidErr):
-		return fmt.Errorf("tls: %w", err)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("connection refused: %w", err)
-	case errors.Is(err, syscall.ECONNRESET):
-		return fmt.Errorf("connection reset: %w", err)
-	}
-	return err
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // phaseTimer records httptrace events. The transport may call its hooks

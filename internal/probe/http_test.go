@@ -1,4 +1,4 @@
-package check
+package probe
 
 import (
 	"context"
@@ -12,31 +12,8 @@ import (
 	"testing"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/testenv"
 )
-
-// testConfig builds a configuration the way users do, from the environment.
-func testConfig(t testing.TB, env map[string]string) *config.Config {
-	t.Helper()
-	base := map[string]string{
-		"EXT_CLOUD_FAILOVER_LIST":     "NAM=127.0.0.1:1,EU=127.0.0.1:2,APAC=127.0.0.1:3",
-		"CLOUDLOOKUP_URL":             "http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}&region={region}",
-		"CONNECTION_KEEPALIVE_ORG_ID": "org-1",
-		"CONNECTION_KEEPALIVE_TXN_ID": "txn-1",
-		"PROBE_TIMEOUT":               "1s",
-	}
-	for k, v := range env {
-		base[k] = v
-	}
-	cfg, err := config.FromEnv(func(k string) (string, bool) { v, ok := base[k]; return v, ok })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return cfg
-}
-
-func hostOf(srv *httptest.Server) string {
-	return strings.TrimPrefix(strings.TrimPrefix(srv.URL, "http://"), "https://")
-}
 
 func TestProbe(t *testing.T) {
 	t.Parallel()
@@ -105,8 +82,8 @@ func TestProbe(t *testing.T) {
 			t.Parallel()
 			srv := httptest.NewServer(tt.handler)
 			t.Cleanup(srv.Close)
-			cfg := testConfig(t, tt.env)
-			res := NewProber(cfg).Probe(context.Background(), config.Region{Name: "NAM", Cloud: hostOf(srv)})
+			cfg := testenv.Config(t, tt.env)
+			res := New(cfg).Probe(context.Background(), config.Region{Name: "NAM", Cloud: testenv.HostOf(srv)})
 			if res.Healthy != tt.healthy || res.Status != tt.status {
 				t.Fatalf("Probe = healthy %v status %d err %v, want healthy %v status %d", res.Healthy, res.Status, res.Err, tt.healthy, tt.status)
 			}
@@ -167,15 +144,15 @@ func TestProbeTransportFailures(t *testing.T) {
 	}{
 		{name: "connection refused", cloud: closed, errHas: "connection refused"},
 		{name: "connection reset", cloud: reset.Addr().String(), errHas: "reset"},
-		{name: "self-signed certificate is refused", cloud: hostOf(tlsSrv),
+		{name: "self-signed certificate is refused", cloud: testenv.HostOf(tlsSrv),
 			env: map[string]string{"CLOUDLOOKUP_URL": "https://{cloud}/cloudlookup"}, errHas: "tls:"},
-		{name: "loopback skip-verify when asked", cloud: hostOf(tlsSrv), want: true,
+		{name: "loopback skip-verify when asked", cloud: testenv.HostOf(tlsSrv), want: true,
 			env: map[string]string{"CLOUDLOOKUP_URL": "https://{cloud}/cloudlookup", "PROBE_INSECURE_SKIP_VERIFY": "true"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res := NewProber(testConfig(t, tt.env)).Probe(context.Background(), config.Region{Name: "EU", Cloud: tt.cloud})
+			res := New(testenv.Config(t, tt.env)).Probe(context.Background(), config.Region{Name: "EU", Cloud: tt.cloud})
 			if res.Healthy != tt.want {
 				t.Fatalf("healthy = %v (err %v), want %v", res.Healthy, res.Err, tt.want)
 			}
@@ -196,7 +173,7 @@ func TestProbeDNSFailureSaysDNS(t *testing.T) {
 	}
 	dnsAddr := pc.LocalAddr().String()
 	pc.Close()
-	p := NewProber(testConfig(t, nil))
+	p := New(testenv.Config(t, nil))
 	d := &net.Dialer{Resolver: &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "udp", dnsAddr)
 	}}}
@@ -207,13 +184,13 @@ func TestProbeDNSFailureSaysDNS(t *testing.T) {
 	}
 }
 
-func TestProberNeverUsesDefaultClient(t *testing.T) {
+func TestProberHasItsOwnClient(t *testing.T) {
 	t.Parallel()
-	p := NewProber(testConfig(t, nil))
-	if p.Client() == http.DefaultClient || p.Client().Transport == http.DefaultTransport {
-		t.Fatal("the prober shares http.DefaultClient, which speedtest-go rewires on import")
+	p := New(testenv.Config(t, nil))
+	if p.client == http.DefaultClient || p.client.Transport == nil || p.client.Transport == http.DefaultTransport {
+		t.Fatal("the prober shares the default client or transport")
 	}
-	if p.Client().CheckRedirect == nil {
+	if p.client.CheckRedirect == nil {
 		t.Fatal("redirects would be followed")
 	}
 }

@@ -1,4 +1,4 @@
-package check
+package probe
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/showwin/speedtest-go/speedtest"
+
+	"extcloud-failover/internal/testenv"
 )
 
 // speedtestServer is a speedtest server on 127.0.0.1 serving what
@@ -84,43 +86,53 @@ func witnessServer(t *testing.T, code int) string {
 	return srv.URL
 }
 
-// TestLatencyGuardDefaultClientTrap pins the speedtest-go trap the guard
-// works around: importing the library (and every speedtest.New) replaces
-// http.DefaultClient's transport with the library's own client. Nothing
-// here may use http.DefaultClient. Not parallel: it reads that global.
-func TestLatencyGuardDefaultClientTrap(t *testing.T) {
-	g := NewLatencyGuard(LatencyOptions{ServerURL: "http://127.0.0.1:1/speedtest/upload.php", WitnessURL: "http://127.0.0.1:1/", HTTPClient: http.DefaultClient})
-	if _, ok := http.DefaultClient.Transport.(*speedtest.Speedtest); !ok {
-		t.Errorf("http.DefaultClient.Transport = %T; speedtest-go no longer replaces it, revisit latency.go", http.DefaultClient.Transport)
+// TestDefaultClientContained pins the speedtest-go trap this package
+// contains: the library replaces http.DefaultClient's transport when it is
+// initialised (and in every speedtest.New). The package puts it back, so
+// nothing else has to defend against it, and the guard's requests really go
+// through transports of its own. Not parallel: it reads that global.
+func TestDefaultClientContained(t *testing.T) {
+	if http.DefaultClient.Transport != nil {
+		t.Fatalf("http.DefaultClient.Transport = %T after importing probe, want nil (the standard library's default)", http.DefaultClient.Transport)
 	}
+	speedtest.New()
+	if _, ok := http.DefaultClient.Transport.(*speedtest.Speedtest); !ok {
+		t.Errorf("http.DefaultClient.Transport = %T after speedtest.New: the library no longer replaces it, revisit speedtest.go", http.DefaultClient.Transport)
+	}
+	http.DefaultClient.Transport = nil // undo what speedtest.New just did
+
+	g := NewGuard(GuardOptions{ServerURL: "http://127.0.0.1:1/speedtest/upload.php", WitnessURL: "http://127.0.0.1:1/"})
 	if g.witness == http.DefaultClient || pingClient == http.DefaultClient {
 		t.Fatal("the guard uses http.DefaultClient")
 	}
-	if _, ok := pingClient.Transport.(*recordingTransport); !ok {
-		t.Errorf("the speedtest client's transport is %T, want the guard's recordingTransport", pingClient.Transport)
+	if _, ok := pingClient.Transport.(*judgingTransport); !ok {
+		t.Errorf("the speedtest client's transport is %T, want the guard's judgingTransport", pingClient.Transport)
 	}
 	if _, ok := g.witness.Transport.(*speedtest.Speedtest); ok || g.witness.Transport == nil || g.witness.Transport == http.DefaultTransport {
 		t.Errorf("the witness transport is %T, want one of the guard's own", g.witness.Transport)
 	}
-	if g.server == nil || g.server.Context != speedtestClient() {
+	if g.speedtest.server == nil || g.speedtest.server.Context != speedtestClient {
 		t.Error("the server is not bound to the guard's speedtest client")
 	}
 
 	// The requests really go through our transport: speedtest-go's own
 	// would send its User-Agent.
 	srv := newSpeedtestServer(t, nil)
-	if res := NewLatencyGuard(LatencyOptions{ServerURL: srv.uploadURL()}).Check(t.Context()); !res.OK {
+	if res := NewGuard(GuardOptions{ServerURL: srv.uploadURL()}).Check(t.Context()); !res.OK {
 		t.Fatalf("Check: %v", res.Err)
 	}
 	_, agents := srv.seen()
 	for _, a := range agents {
-		if a != guardUserAgent {
-			t.Errorf("User-Agent %q, want %q", a, guardUserAgent)
+		if a != userAgent {
+			t.Errorf("User-Agent %q, want %q", a, userAgent)
 		}
+	}
+	if http.DefaultClient.Transport != nil {
+		t.Errorf("http.DefaultClient.Transport = %T after a check, want nil", http.DefaultClient.Transport)
 	}
 }
 
-func TestLatencyGuardMeasures(t *testing.T) {
+func TestGuardMeasures(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -133,7 +145,7 @@ func TestLatencyGuardMeasures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := newSpeedtestServer(t, nil)
-			res := NewLatencyGuard(LatencyOptions{ServerURL: tc.url(srv)}).Check(t.Context())
+			res := NewGuard(GuardOptions{ServerURL: tc.url(srv)}).Check(t.Context())
 			if !res.OK || res.Err != nil {
 				t.Fatalf("Check = %+v, want OK", res)
 			}
@@ -147,7 +159,7 @@ func TestLatencyGuardMeasures(t *testing.T) {
 	}
 }
 
-func TestLatencyGuard(t *testing.T) {
+func TestGuard(t *testing.T) {
 	t.Parallel()
 	answer := func(code int, body string) func(int, http.ResponseWriter, *http.Request) {
 		return func(_ int, w http.ResponseWriter, _ *http.Request) {
@@ -209,7 +221,7 @@ func TestLatencyGuard(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var o LatencyOptions
+			var o GuardOptions
 			switch {
 			case tc.rawURL != "":
 				o.ServerURL = tc.rawURL
@@ -226,7 +238,7 @@ func TestLatencyGuard(t *testing.T) {
 			case tc.witness > 0:
 				o.WitnessURL = witnessServer(t, tc.witness)
 			}
-			res := NewLatencyGuard(o).Check(t.Context())
+			res := NewGuard(o).Check(t.Context())
 			t.Logf("Check = %+v", res)
 			if res.OK != tc.wantOK {
 				t.Fatalf("OK = %v, want %v (Err: %v)", res.OK, tc.wantOK, res.Err)
@@ -252,7 +264,7 @@ func TestLatencyGuard(t *testing.T) {
 	}
 }
 
-func TestLatencyGuardTimeout(t *testing.T) {
+func TestGuardTimeout(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
 	hang := func(release <-chan struct{}) func(int, http.ResponseWriter, *http.Request) {
@@ -282,7 +294,7 @@ func TestLatencyGuardTimeout(t *testing.T) {
 			t.Parallel()
 			release := make(chan struct{})
 			srv := newSpeedtestServer(t, hang(release))
-			o := LatencyOptions{ServerURL: srv.uploadURL(), Timeout: tc.guard}
+			o := GuardOptions{ServerURL: srv.uploadURL(), Timeout: tc.guard}
 			if tc.witness {
 				w := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hang(release)(0, w, r) }))
 				t.Cleanup(w.Close)
@@ -291,7 +303,7 @@ func TestLatencyGuardTimeout(t *testing.T) {
 			t.Cleanup(func() { close(release) })
 
 			start := time.Now()
-			res := NewLatencyGuard(o).Check(tc.ctx(t))
+			res := NewGuard(o).Check(tc.ctx(t))
 			elapsed := time.Since(start)
 			if res.OK {
 				t.Fatal("OK against a server that never answers")
@@ -309,8 +321,8 @@ func TestLatencyGuardTimeout(t *testing.T) {
 	}
 }
 
-func ExampleLatencyGuard() {
-	g := NewLatencyGuard(LatencyOptions{
+func ExampleGuard() {
+	g := NewGuard(GuardOptions{
 		ServerURL:  "http://speedtest.example.net:8080/speedtest/upload.php",
 		WitnessURL: "https://witness.example.org/generate_204",
 		Timeout:    3 * time.Second,
@@ -333,8 +345,20 @@ func TestGuardFor(t *testing.T) {
 		{"witness", map[string]string{"WITNESS_URL": "http://127.0.0.1:9/"}, true},
 		{"speedtest server", map[string]string{"LATENCY_SERVER": "http://127.0.0.1:9/"}, true},
 	} {
-		if got := GuardFor(testConfig(t, tt.env)) != nil; got != tt.want {
+		if got := GuardFor(testenv.Config(t, tt.env)) != nil; got != tt.want {
 			t.Errorf("%s: guard %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestNilGuardCannotTell pins that the nil *Guard GuardFor returns for a
+// configuration without one is safe to call inside an interface.
+func TestNilGuardCannotTell(t *testing.T) {
+	t.Parallel()
+	var g interface {
+		Check(context.Context) GuardResult
+	} = GuardFor(testenv.Config(t, nil))
+	if res := g.Check(t.Context()); !res.OK || res.Err != nil || res.Latency != 0 {
+		t.Fatalf("nil guard Check = %+v, want OK and nothing measured", res)
 	}
 }

@@ -1,4 +1,4 @@
-package check
+package probe
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/testenv"
 )
 
 // countingTransport counts the response body bytes the prober reads.
@@ -102,8 +103,8 @@ func FuzzProbeResponse(f *testing.F) {
 		srv.Start()
 		defer srv.Close()
 
-		cfg := testConfig(t, map[string]string{"PROBE_EXPECT": expect, "PROBE_TIMEOUT": "5s"})
-		p := NewProber(cfg)
+		cfg := testenv.Config(t, map[string]string{"PROBE_EXPECT": expect, "PROBE_TIMEOUT": "5s"})
+		p := New(cfg)
 		// Close with a reset: tens of thousands of probes would otherwise
 		// leave as many loopback ports in TIME_WAIT and exhaust them.
 		tr := p.client.Transport.(*http.Transport)
@@ -117,7 +118,7 @@ func FuzzProbeResponse(f *testing.F) {
 		}
 		ct := &countingTransport{next: tr}
 		p.client.Transport = ct
-		res := p.Probe(context.Background(), config.Region{Name: "NAM", Cloud: hostOf(srv)})
+		res := p.Probe(context.Background(), config.Region{Name: "NAM", Cloud: testenv.HostOf(srv)})
 
 		if res.Status != code {
 			t.Fatalf("status %d, served %d (err %v)", res.Status, code, res.Err)
@@ -126,8 +127,8 @@ func FuzzProbeResponse(f *testing.F) {
 		if code == http.StatusNoContent || code == http.StatusNotModified {
 			seen = nil // no body is allowed for these
 		}
-		if len(seen) > MaxProbeBody {
-			seen = seen[:MaxProbeBody]
+		if len(seen) > MaxBody {
+			seen = seen[:MaxBody]
 		}
 		want := code >= 200 && code <= 299 && (expect == "" || bytes.Contains(seen, []byte(expect)))
 		if res.Healthy != want {
@@ -136,8 +137,8 @@ func FuzzProbeResponse(f *testing.F) {
 		if res.Healthy != (res.Err == nil) {
 			t.Fatalf("healthy %v with error %v", res.Healthy, res.Err)
 		}
-		if got := ct.read.Load(); got > MaxProbeBody {
-			t.Fatalf("read %d body bytes, cap %d", got, MaxProbeBody)
+		if got := ct.read.Load(); got > MaxBody {
+			t.Fatalf("read %d body bytes, cap %d", got, MaxBody)
 		}
 	})
 }
