@@ -545,6 +545,7 @@ func TestSSMConfig(t *testing.T) {
 	env := goodEnv()
 	env["SSM_TARGETS"] = "tag:ExtCloudFailover=app,i-0123456789abcdef0"
 	env["SUPERVISOR_PROGRAMS"] = "app,web:*"
+	env["SSM_COMMAND_TIMEOUT"] = "120s"
 	env["SSM_MAX_CONCURRENCY"] = "10%"
 	cfg, err := config.FromEnv(envLookup(env))
 	if err != nil {
@@ -557,6 +558,7 @@ func TestSSMConfig(t *testing.T) {
 		Programs:       []string{"app", "web:*"},
 		MaxConcurrency: "10%",
 		MaxErrors:      cfg.SSMMaxErrors,
+		CommandTimeout: 120 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ssmConfig = %+v, want %+v", got, want)

@@ -179,6 +179,7 @@ func ssmConfig(cfg *config.Config) ssmpush.Config {
 		Programs:       cfg.SupervisorPrograms,
 		MaxConcurrency: cfg.SSMMaxConcurrency,
 		MaxErrors:      cfg.SSMMaxErrors,
+		CommandTimeout: cfg.SSMCommandTimeout,
 	}
 }
 

@@ -50,9 +50,10 @@ type Config struct {
 	SupervisorPrograms []string // SUPERVISOR_PROGRAMS, comma-separated names or group:*
 	PushConcurrency    int      // PUSH_CONCURRENCY, default 16: supervisords restarted at once
 
-	SSMTargets        []SSMTarget // SSM_TARGETS: tag:Key=Value or instance IDs, comma-separated
-	SSMMaxConcurrency string      // SSM_MAX_CONCURRENCY, default "50"
-	SSMMaxErrors      string      // SSM_MAX_ERRORS, default "100%": never stop at the first bad host
+	SSMTargets        []SSMTarget   // SSM_TARGETS: tag:Key=Value or instance IDs, comma-separated
+	SSMMaxConcurrency string        // SSM_MAX_CONCURRENCY, default "50"
+	SSMMaxErrors      string        // SSM_MAX_ERRORS, default "100%": never stop at the first bad host
+	SSMCommandTimeout time.Duration // SSM_COMMAND_TIMEOUT, default 300s: the pushed command's executionTimeout
 
 	LatencyCheck    string        // LATENCY_CHECK off|on-failure|always, default on-failure
 	LatencyServer   string        // LATENCY_SERVER: speedtest server URL

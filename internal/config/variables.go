@@ -213,6 +213,19 @@ var variables = []variable{
 			c.SSMMaxErrors = s
 			return nil
 		}},
+	{env: "SSM_COMMAND_TIMEOUT", def: "300s", meta: "DURATION",
+		help: "how long a pushed command may run on a host (SSM executionTimeout), whole seconds from 1s to 48h; polled across checks, so it may outlast one",
+		parse: func(c *Config, s, field string) error {
+			d, err := parseDuration(field, s, "300s", false)
+			if err != nil {
+				return err
+			}
+			if d < time.Second || d > 48*time.Hour || d%time.Second != 0 {
+				return errorf(field, "%s is out of range (want whole seconds from 1s to 48h, e.g. 300s)", d)
+			}
+			c.SSMCommandTimeout = d
+			return nil
+		}},
 	{env: "LATENCY_CHECK", def: LatencyOnFailure, meta: "MODE",
 		help: "local-network guard: off, on-failure (when a probe fails) or always",
 		parse: func(c *Config, s, field string) error {
