@@ -433,7 +433,7 @@ func catalogue(t *testing.T) []catCase {
 		badFlag("env file flag not UTF-8", "--env-file", "--env-file", "/tmp/\xff.env"),
 		badFlag("org id flag 100 KiB", "--connection-keepalive-org-id", "--connection-keepalive-org-id", mb),
 		badFlag("extra argument", "extra", "check", "extra"),
-		badFlag("json without status", "--json", "check", "--json"),
+		badFlag("json without status", "-json", "check", "--json"),
 		{name: "flag/help", args: []string{"--help"}, code: 0},
 		{name: "flag/last flag wins", args: []string{"--region", "MARS", "--region", "EU"}, code: 0, action: "none",
 			check: func(t *testing.T, _ *catRig, inv invocation) {

@@ -20,6 +20,7 @@ import (
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 	"extcloud-failover/internal/testenv"
+	"extcloud-failover/internal/testenv/syncbuf"
 )
 
 // Crash consistency on the built binary: a failover from NAM (down) to EU is
@@ -131,27 +132,9 @@ func (p *heldProxy) Release() { p.once.Do(func() { close(p.release) }) }
 // background is a binary started without waiting for it.
 type background struct {
 	cmd  *exec.Cmd
-	out  lockedBuffer
+	out  syncbuf.Buffer
 	done chan struct{}
 	err  error
-}
-
-// lockedBuffer is the binary's output, read by the test while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func (f *fleet) start() *background {

@@ -1,3 +1,7 @@
+// This file holds the subcommands' bodies (check, status, failover,
+// validate), the exit codes and the wiring of the host parts for one
+// invocation.
+
 package main
 
 import (
@@ -19,86 +23,36 @@ import (
 	"extcloud-failover/internal/telemetry"
 )
 
-// Exit codes, part of the contract in DESIGN.md.
+// Exit codes, part of the contract in README.md.
 const (
 	exitOK      = 0
 	exitRuntime = 1
 	exitUsage   = 2
 )
 
-const usageText = `usage: extcloud-failover [command] [flags]
-
-commands:
-  check              run one invocation (the default)
-  status [--json]    print the active region, outage, last failover and pending hosts
-  failover --to R    force a switch to region R (same compare-and-swap and push)
-  validate           check the configuration and exit
-
-flags (each overrides the environment variable of the same name):
-`
-
-// commands maps command names to their bodies.
-var commands = map[string]func(a *app, ctx context.Context) int{
-	"check":    (*app).check,
-	"status":   (*app).status,
-	"failover": (*app).failover,
-	"validate": (*app).validate,
-}
-
-// app is one invocation of the binary with its parsed flags.
+// app is one invocation of the binary: the loaded configuration and where
+// to write.
 type app struct {
 	cfg    *config.Config
 	stdout io.Writer
 	stderr io.Writer
-	json   bool
-	to     string
 }
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
-	name := "check"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		name, args = args[0], args[1:]
-	}
-	a := &app{stdout: stdout, stderr: stderr}
-	cfg, rest, err := config.Load(args, lookupEnv, func(fs *flag.FlagSet) {
-		fs.BoolVar(&a.json, "json", false, "status: print JSON")
-		fs.StringVar(&a.to, "to", "", "failover: the region to switch to")
-	})
+	cmd, body, cfg, err := parseArgs(args, lookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, usageText)
-		config.Usage(stdout)
+		usage(stdout, cmd)
 		return exitOK
+	}
+	if err == nil {
+		err = cfg.ValidateHost()
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "extcloud-failover: "+err.Error())
 		return exitUsage
 	}
-	if len(rest) > 0 && name == "check" && commands[rest[0]] != nil {
-		name, rest = rest[0], rest[1:]
-	}
-	cmd, ok := commands[name]
-	if ok && len(rest) > 0 {
-		ok, name = false, rest[0] // a stray argument after a known command
-	}
-	if !ok {
-		fmt.Fprintf(stderr, "extcloud-failover: unknown command or argument %q (want check, status, failover --to REGION or validate; --help lists the flags)\n", name)
-		return exitUsage
-	}
-	if a.json && name != "status" {
-		fmt.Fprintln(stderr, "extcloud-failover: --json: only for status")
-		return exitUsage
-	}
-	if (a.to != "") != (name == "failover") {
-		fmt.Fprintln(stderr, "extcloud-failover: --to: required with failover, and only with failover (e.g. failover --to EU)")
-		return exitUsage
-	}
-	if err := cfg.ValidateHost(); err != nil {
-		fmt.Fprintln(stderr, "extcloud-failover: "+err.Error())
-		return exitUsage
-	}
-	a.cfg = cfg
-	return cmd(a, ctx)
+	return body(ctx, &app{cfg: cfg, stdout: stdout, stderr: stderr})
 }
 
 func (a *app) validate(context.Context) int {
@@ -113,13 +67,23 @@ func (a *app) check(ctx context.Context) int {
 	})
 }
 
-func (a *app) failover(ctx context.Context) int {
-	if _, err := a.cfg.CloudOf("--to", a.to); err != nil {
+// failoverFlags is failover's own flag, --to, and its body.
+func failoverFlags(fs *flag.FlagSet) body {
+	to := fs.String("to", "", "the region to switch to (required)")
+	return func(ctx context.Context, a *app) int { return a.failover(ctx, *to) }
+}
+
+func (a *app) failover(ctx context.Context, to string) int {
+	if to == "" {
+		fmt.Fprintln(a.stderr, "extcloud-failover: --to: required with failover (e.g. failover --to EU)")
+		return exitUsage
+	}
+	if _, err := a.cfg.CloudOf("--to", to); err != nil {
 		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
 		return exitUsage
 	}
 	return a.invoke(ctx, func(ctx context.Context, deps check.Deps) (check.Result, error) {
-		return check.Failover(ctx, a.cfg, deps, a.to)
+		return check.Failover(ctx, a.cfg, deps, to)
 	})
 }
 
@@ -203,7 +167,13 @@ type statusReport struct {
 	StateVersion    int64          `json:"state_version"`
 }
 
-func (a *app) status(context.Context) int {
+// statusFlags is status's own flag, --json, and its body.
+func statusFlags(fs *flag.FlagSet) body {
+	asJSON := fs.Bool("json", false, "print JSON")
+	return func(_ context.Context, a *app) int { return a.status(*asJSON) }
+}
+
+func (a *app) status(asJSON bool) int {
 	// status only reads: a corrupt file is reported, not moved aside.
 	var s state.State
 	data, err := os.ReadFile(a.cfg.StateFile)
@@ -223,7 +193,7 @@ func (a *app) status(context.Context) int {
 	if !s.OutageStartedAt.IsZero() {
 		rep.OutageSeconds = time.Since(s.OutageStartedAt).Seconds()
 	}
-	if a.json {
+	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {

@@ -113,7 +113,7 @@ func classify(err error) error {
 // markedStore marks every error of its store, except the lost
 // compare-and-swap the checker handles itself, as a StateError, so classify
 // knows a DynamoDB failure from a probe's or a push's.
-type markedStore struct{ s check.Store }
+type markedStore struct{ s state.Store }
 
 func (m markedStore) Load(ctx context.Context) (state.State, error) {
 	s, err := m.s.Load(ctx)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,10 +19,12 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/ident"
 	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/state"
+	"extcloud-failover/internal/testenv/syncbuf"
 )
 
 // errorType is the errorType aws-lambda-go reports for err: the name of its
@@ -67,24 +68,6 @@ func testConfig(t *testing.T) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // lines decodes JSON log lines.
@@ -214,9 +197,9 @@ func (p *fakePusher) Push(_ context.Context, t remote.Target, _ []string) (remot
 }
 
 // testApp is an app as newApp builds it, with fakes for AWS and the cloud.
-func testApp(t *testing.T, store check.Store, prober check.RegionProber, pusher check.Pusher) (*app, *syncBuffer) {
+func testApp(t *testing.T, store state.Store, prober check.RegionProber, pusher check.Pusher) (*app, *syncbuf.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	a := &app{
 		cfg:    testConfig(t),
 		deps:   check.Deps{Store: markedStore{store}, Prober: prober, Pusher: pusher},
@@ -448,7 +431,7 @@ func TestNewApp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := &syncBuffer{}
+			out := &syncbuf.Buffer{}
 			a := newApp(context.Background(), envLookup(tt.env), out)
 			ls := lines(t, out.String())
 			if len(ls) != 1 {
@@ -553,7 +536,7 @@ func TestSSMConfig(t *testing.T) {
 	}
 	got := ssmConfig(cfg)
 	want := ssmpush.Config{
-		Targets:        []ssmpush.Target{{TagKey: "ExtCloudFailover", TagValue: "app"}, {InstanceID: "i-0123456789abcdef0"}},
+		Targets:        []ident.SSMTarget{{TagKey: "ExtCloudFailover", TagValue: "app"}, {InstanceID: "i-0123456789abcdef0"}},
 		EnvFile:        cfg.EnvFile,
 		Programs:       []string{"app", "web:*"},
 		MaxConcurrency: "10%",

@@ -16,13 +16,11 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -86,11 +84,7 @@ func (h rawHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) 
 // fails: a bad configuration becomes the ConfigError every invocation returns.
 func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout io.Writer) *app {
 	a := &app{run: check.Run, force: check.Failover, margin: responseMargin}
-	lookupEnv, siteURL, err := splitSiteURL(lookupEnv)
-	var cfg *config.Config
-	if err == nil {
-		cfg, err = config.FromEnv(lookupEnv)
-	}
+	cfg, err := config.FromEnv(lookupEnv)
 	if err == nil {
 		err = cfg.ValidateLambda()
 	}
@@ -123,7 +117,7 @@ func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout i
 	if _, statErr := os.Stat(ddExtensionPath); cfg.DDAPIKey != "" || kms != "" || statErr == nil {
 		a.dd = &ddlambda.Config{
 			APIKey: cfg.DDAPIKey,
-			Site:   cmp.Or(siteURL, cfg.DDSite),
+			Site:   cfg.DDSite, // a host name, or a base URL datadog-lambda-go posts to
 			// Tracing needs a Lambda context and a tracer setup we do not
 			// want; metrics are the point.
 			DDTraceEnabled:    false,
@@ -145,36 +139,9 @@ func (a *app) fail(err error) *app {
 	return a
 }
 
-// splitSiteURL handles a DD_SITE that is a base URL (https://proxy:8443, or
-// http://127.0.0.1:PORT in tests): datadog-lambda-go sends to <url>/api/v1
-// then, instead of https://api.<site>/api/v1, but the config package accepts
-// only host names. Such a URL is checked here, hidden from config and
-// returned for datadog-lambda-go.
-func splitSiteURL(lookupEnv func(string) (string, bool)) (func(string) (string, bool), string, error) {
-	site, _ := lookupEnv("DD_SITE")
-	if !strings.HasPrefix(site, "http://") && !strings.HasPrefix(site, "https://") {
-		return lookupEnv, "", nil
-	}
-	u, err := url.Parse(site)
-	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return lookupEnv, "", &config.Error{Field: "DD_SITE", Msg: fmt.Sprintf("%.80q is neither a host name nor a base URL (want e.g. datadoghq.com or https://proxy.example.com:8443)", site)}
-	}
-	hide := func(key string) (string, bool) {
-		if key == "DD_SITE" {
-			return "", false
-		}
-		return lookupEnv(key)
-	}
-	return hide, strings.TrimSuffix(site, "/"), nil
-}
-
 func ssmConfig(cfg *config.Config) ssmpush.Config {
-	targets := make([]ssmpush.Target, 0, len(cfg.SSMTargets))
-	for _, t := range cfg.SSMTargets {
-		targets = append(targets, ssmpush.Target{TagKey: t.TagKey, TagValue: t.TagValue, InstanceID: t.InstanceID})
-	}
 	return ssmpush.Config{
-		Targets:        targets,
+		Targets:        cfg.SSMTargets,
 		EnvFile:        cfg.EnvFile,
 		Programs:       cfg.SupervisorPrograms,
 		MaxConcurrency: cfg.SSMMaxConcurrency,

@@ -18,6 +18,7 @@ import (
 	"github.com/awslabs/goformation/v7/intrinsics"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/ident"
 )
 
 const templatePath = "../../template.yaml"
@@ -548,7 +549,7 @@ func TestTemplateDefaultsAreValid(t *testing.T) {
 	}{
 		{name: "tag targets", overrides: map[string]string{},
 			want: func(c *config.Config) string {
-				if len(c.SSMTargets) != 1 || c.SSMTargets[0] != (config.SSMTarget{TagKey: "ExtCloudFailover", TagValue: "app"}) {
+				if len(c.SSMTargets) != 1 || c.SSMTargets[0] != (ident.SSMTarget{TagKey: "ExtCloudFailover", TagValue: "app"}) {
 					return fmt.Sprintf("SSM targets %+v, want tag:ExtCloudFailover=app", c.SSMTargets)
 				}
 				return ""
@@ -562,7 +563,9 @@ func TestTemplateDefaultsAreValid(t *testing.T) {
 			}},
 	}
 	var usage strings.Builder
-	config.Usage(&usage)
+	for _, v := range config.Variables() {
+		usage.WriteString("(env " + v.Env + ")\n")
+	}
 	readByDatadog := []string{"DD_KMS_API_KEY", "DD_ENHANCED_METRICS"} // datadog-lambda-go reads them itself
 	_, raw := openTemplate(t)
 

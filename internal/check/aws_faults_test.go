@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"extcloud-failover/internal/ident"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/state"
@@ -183,13 +184,13 @@ func TestAWSFaults(t *testing.T) {
 			srv := testenv.StartSSM(t, tt.ssm)
 			envFile := filepath.Join(dir, "ext_cloud.env")
 			pusher := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-				Targets: []ssmpush.Target{{InstanceID: awsInstance}}, EnvFile: envFile, Programs: []string{"app"},
+				Targets: []ident.SSMTarget{{InstanceID: awsInstance}}, EnvFile: envFile, Programs: []string{"app"},
 				PollInterval: 20 * time.Millisecond,
 			})
 
 			key := t.Name()
 			direct := dynamo.NewStore(fastDynamo(dynalite), crashTable, key)
-			var store Store = direct
+			var store state.Store = direct
 			if tt.front != nil {
 				store = dynamo.NewStore(fastDynamo(newDynamoFront(t, dynalite, tt.front).url), crashTable, key)
 			}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"extcloud-failover/internal/ident"
 	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
@@ -62,7 +63,7 @@ type crashRig struct {
 	dir      string
 	env      map[string]string
 	now      time.Time
-	store    Store
+	store    state.Store
 	pusher   Pusher
 	envFile  string
 	sv       *testenv.Supervisord
@@ -133,7 +134,7 @@ func newCrashRig(t *testing.T, storeKind, pusherKind string, dynamoEndpoint stri
 			crashInstance: {Dir: rg.dir, Env: []string{"SUPERVISORCTL=" + ctl}},
 		}})
 		rg.pusher = ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-			Targets: []ssmpush.Target{{InstanceID: crashInstance}}, EnvFile: rg.envFile, Programs: []string{"app"},
+			Targets: []ident.SSMTarget{{InstanceID: crashInstance}}, EnvFile: rg.envFile, Programs: []string{"app"},
 			PollInterval: 50 * time.Millisecond,
 		})
 	default:
@@ -217,7 +218,7 @@ func (rg *crashRig) verify(when string) state.State {
 
 // crashingStore fails the Swap that records a push once armed.
 type crashingStore struct {
-	Store
+	state.Store
 	armed   atomic.Bool
 	applied bool // the write reaches the store before the crash
 	cancel  context.CancelFunc

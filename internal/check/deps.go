@@ -1,3 +1,6 @@
+// This file holds the small interfaces check uses its parts through; the
+// state store is state.Store, whose contract state defines.
+
 package check
 
 import (
@@ -6,14 +9,7 @@ import (
 	"extcloud-failover/internal/config"
 	"extcloud-failover/internal/probe"
 	"extcloud-failover/internal/remote"
-	"extcloud-failover/internal/state"
 )
-
-// Store is the state the checker keeps between invocations.
-type Store interface {
-	Load(ctx context.Context) (state.State, error)
-	Swap(ctx context.Context, old, next state.State) (state.State, error)
-}
 
 // Pusher points hosts at a target. hosts lists the hosts to push to; empty
 // means every configured target.

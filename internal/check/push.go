@@ -1,6 +1,8 @@
-// This file holds pushing: claiming an intent, storing it and pushing it,
-// re-pushing a pending failover, interpreting and recording the pusher's
-// result with compare-and-swap, and adopting the hosts' newer generation.
+// This file holds pushing: claiming an intent, re-pushing a pending
+// failover or polling a push still running on hosts, pushing to the hosts,
+// interpreting the pusher's result (a pure function), recording it with
+// compare-and-swap, and adopting the hosts' newer generation when they
+// refuse a push as stale.
 
 package check
 
@@ -8,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -23,61 +26,11 @@ var ErrPushIncomplete = errors.New("check: push incomplete")
 // re-push goes to every target.
 const MaxPendingHosts = 100
 
-// adopt records the hosts' region and generation after they refused a push
-// as stale: the state was behind them (restored from an old copy). Retrying
-// would be refused forever; the hosts' truth wins and the outage clock
-// starts again for their region.
-func (r *runner) adopt(ctx context.Context, s state.State, region string, gen int64) (state.State, error) {
-	r.log.Warn("hosts run a newer generation than the state; adopting it", "region", region, "generation", gen,
-		"state_region", s.ActiveRegion, "state_generation", s.Generation)
-	return r.update(ctx, s, fmt.Sprintf("adopt the hosts' generation %d", gen), func(cur state.State) (state.State, bool) {
-		if cur.Generation >= gen {
-			return cur, false
-		}
-		next := cur
-		next.ActiveRegion, next.Generation, next.Pending = region, gen, nil
-		next.OutageStartedAt, next.LastProbeAt = time.Time{}, time.Time{}
-		return next, true
-	})
-}
-
 // claimIntent makes this invocation the holder of a new intent until its
 // deadline, so no concurrent run repeats the push while it is in flight.
 func (r *runner) claimIntent(s *state.State) {
 	s.Pending.ClaimedUntil = r.deadline
 	s.Pending.Attempts = 1
-}
-
-// storeAndPush stores a failover intent with compare-and-swap, then pushes
-// it and records the pushOutcome. Losing the swap means another invocation
-// acted: nothing is pushed.
-func (r *runner) storeAndPush(ctx context.Context, old, intent state.State, res Result) (Result, error) {
-	stored, err := r.d.Store.Swap(ctx, old, intent)
-	if errors.Is(err, state.ErrConflict) {
-		return r.lost(ctx, "state changed by another invocation")
-	}
-	if err != nil {
-		return res, fmt.Errorf("store state: %w", err)
-	}
-	r.d.Metrics.Count("extcloud.failover", 1, "region:"+intent.ActiveRegion, "from:"+old.ActiveRegion)
-	return r.pushIntent(ctx, stored, res)
-}
-
-// pushIntent pushes the intent just stored and records the pushOutcome.
-func (r *runner) pushIntent(ctx context.Context, s state.State, res Result) (Result, error) {
-	if err := r.fault(ctx, FaultAfterIntent); err != nil {
-		return res, err
-	}
-	s, err := r.push(ctx, s)
-	if s.ActiveRegion != res.To {
-		res.To, res.Reason = s.ActiveRegion, "hosts run a newer generation; adopted"
-	}
-	res.Generation = s.Generation
-	res.PendingHosts = []string{}
-	if s.Pending != nil {
-		res.PendingHosts = pendingHosts(s.Pending)
-	}
-	return res, err
 }
 
 // Poller is a Pusher whose pushes outlive one invocation (SSM Run Command):
@@ -88,31 +41,29 @@ type Poller interface {
 }
 
 // repush claims a pending failover whose claim has expired and carries it
-// on: while the last round's commands may still run it polls them (no new
-// command); once they have ended it pushes again to the hosts that did not
-// converge (failed, timed out, never received it).
+// on: while the last round's commands may still run on hosts it polls them
+// (no new command); once they have ended it pushes again, to the hosts that
+// failed, timed out or never received them. It reports whether it pushed or
+// polled.
 func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, error) {
+	p := s.Pending
 	claimed, ok := Claim(s, r.now(), r.deadline)
 	if !ok {
-		r.log.Info("push in flight in another invocation", "generation", s.Pending.Generation,
-			"claimed_until", s.Pending.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))
+		r.log.Info("push in flight in another invocation", "generation", p.Generation,
+			"claimed_until", p.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))
 		return s, false, nil
 	}
 	poller, polls := r.d.Pusher.(Poller)
-	polls = polls && len(s.Pending.Commands) > 0
+	polls = polls && len(p.Commands) > 0
 	if polls {
 		claimed.Pending.Attempts-- // a poll is not a push
 	}
-	if r.cfg.DryRun {
-		r.log.Info("dry run: would re-push pending failover", "generation", s.Pending.Generation, "region", s.Pending.Region, "hosts", pendingHosts(s.Pending))
-		return s, false, nil
-	}
-	s, err := r.d.Store.Swap(ctx, s, claimed)
-	if err != nil {
+	s, written, err := r.write(ctx, s, claimed, "would re-push pending failover", "generation", p.Generation, "region", p.Region, "hosts", pendingHosts(p))
+	if err != nil || !written {
 		return s, false, err
 	}
 	if polls {
-		r.log.Info("polling the push in flight", "generation", s.Pending.Generation, "region", s.Pending.Region,
+		r.log.Info("polling the push running on hosts", "generation", s.Pending.Generation, "region", s.Pending.Region,
 			"hosts", pendingHosts(s.Pending), "commands", len(s.Pending.Commands), "action", string(ActionPendingPush))
 		var again bool
 		if s, again, err = r.poll(ctx, s, poller); !again {
@@ -125,21 +76,21 @@ func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, 
 	return s, true, err
 }
 
-// push sends s.Pending to its hosts and records the pushOutcome.
+// push sends s.Pending to its hosts, reports what happened and records
+// which hosts converged.
 func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
-	p := s.Pending
-	t := remote.Target{Region: p.Region, Cloud: p.Cloud, Generation: p.Generation}
-	result, perr := r.d.Pusher.Push(ctx, t, p.Hosts)
+	p := *s.Pending
+	result, perr := r.d.Pusher.Push(ctx, remote.Target{Region: p.Region, Cloud: p.Cloud, Generation: p.Generation}, p.Hosts)
 	if err := r.fault(ctx, FaultAfterPush); err != nil {
 		return s, err
 	}
-	s, _, err := r.record(ctx, s, result, perr, false)
+	s, _, err := r.settle(ctx, s, result, perr, false)
 	return s, err
 }
 
-// poll reads the last round's commands and records the pushOutcome. again
-// reports that the round has ended with hosts left, which this invocation
-// (still holding the claim) is to push to now.
+// poll reads the last round's commands and records what they did. again
+// reports that the round has ended with hosts left, which this invocation,
+// still holding the claim, is to push to now.
 func (r *runner) poll(ctx context.Context, s state.State, poller Poller) (state.State, bool, error) {
 	cmds := make([]remote.Command, 0, len(s.Pending.Commands))
 	for _, c := range s.Pending.Commands {
@@ -149,189 +100,200 @@ func (r *runner) poll(ctx context.Context, s state.State, poller Poller) (state.
 	if err := r.fault(ctx, FaultAfterPush); err != nil {
 		return s, false, err
 	}
-	return r.record(ctx, s, result, perr, true)
+	return r.settle(ctx, s, result, perr, true)
 }
 
-// pushOutcome is what one push or poll result means for a pending push.
-type pushOutcome struct {
-	converged, failed, inProgress []string
-	// hosts are the hosts still pending afterwards; nil with all set means
-	// every target.
-	hosts []string
-	all   bool
-	// pendingCount is how many hosts were pending when all was set.
-	pendingCount int
-	// firstErr says why, for the state's LastError and the error returned.
-	firstErr string
-	// running is set while a command of the round may still run on hosts.
-	running bool
-	// commands are the round's commands to poll next, while running.
-	commands []state.Command
-	// inFlightUntil bounds a round that is not polled (the push call also
-	// failed): no new push before it.
-	inFlightUntil time.Time
-}
-
-// done reports whether every host has converged.
-func (o pushOutcome) done(perr error) bool {
-	return perr == nil && !o.running && !o.all && len(o.hosts) == 0
-}
-
-// interpret reads a pusher's result for pending push p. A host still
-// pending is one that failed, is still running the push, or was pending and
-// not reported on; hosts that refused a stale generation or are no longer
-// configured are dropped. A failed call (perr) keeps every pending host.
-// A round still running is polled next when the pusher can (pollable) and
-// the call did not fail; otherwise nothing is pushed before its commands'
-// Until.
-func interpret(p *state.Pending, result remote.Result, perr error, pollable bool) pushOutcome {
-	o := pushOutcome{converged: result.Converged, inProgress: result.InProgress, running: result.Running()}
-	reported := map[string]bool{}
-	for _, h := range result.Converged {
-		reported[h] = true
-	}
-	for _, h := range result.InProgress {
-		reported[h] = true
-	}
-	var ids []string
-	for h := range result.Failed {
-		ids = append(ids, h)
-	}
-	slices.Sort(ids)
-	for _, h := range ids {
-		reported[h] = true
-		err := result.Failed[h]
-		if errors.Is(err, remote.ErrStaleGeneration) || errors.Is(err, remote.ErrUnknownHost) {
-			continue
-		}
-		o.failed = append(o.failed, h)
-		if o.firstErr == "" {
-			o.firstErr = h + ": " + err.Error()
-		}
-	}
-	hosts := slices.Concat(o.failed, o.inProgress)
-	for _, h := range p.Hosts {
-		if perr != nil || !reported[h] {
-			hosts = append(hosts, h)
-		}
-	}
-	if perr != nil {
-		o.firstErr = perr.Error()
-	}
-	hosts = slices.DeleteFunc(hosts, func(h string) bool { return slices.Contains(result.Converged, h) })
-	slices.Sort(hosts)
-	o.hosts = slices.Compact(hosts)
-	if len(o.hosts) > MaxPendingHosts {
-		o.pendingCount = len(o.hosts)
-		o.hosts, o.all = nil, true
-	}
-	switch {
-	case o.running && perr == nil && pollable:
-		for _, c := range result.Commands {
-			o.commands = append(o.commands, state.Command{ID: c.ID, Until: c.Until})
-		}
-	case o.running:
-		for _, c := range result.Commands {
-			if !c.Ended && c.Until.After(o.inFlightUntil) {
-				o.inFlightUntil = c.Until
-			}
-		}
-	}
-	return o
-}
-
-// record logs and counts what a push or poll result means and stores it
-// with compare-and-swap. After a poll (polled) whose round has ended with
-// hosts left, it keeps this invocation's claim and reports again: the
-// caller pushes to those hosts now.
-func (r *runner) record(ctx context.Context, s state.State, result remote.Result, perr error, polled bool) (state.State, bool, error) {
-	p := s.Pending
+// settle interprets, reports and records the result of a push or (polled)
+// a poll. A push still running on hosts is no error; hosts that failed are.
+func (r *runner) settle(ctx context.Context, s state.State, result remote.Result, perr error, polled bool) (state.State, bool, error) {
+	p := *s.Pending
 	if errors.Is(perr, remote.ErrStaleGeneration) && r.d.Recover != nil {
 		region, gen, err := r.d.Recover(ctx)
 		if _, known := r.cfg.Cloud(region); err == nil && known && gen > p.Generation {
-			s, err := r.adopt(ctx, s, region, gen)
+			s, err := r.adoptNewerGeneration(ctx, s, region, gen)
 			return s, false, err
 		}
 	}
 	_, pollable := r.d.Pusher.(Poller)
-	o := interpret(p, result, perr, pollable)
+	out := interpretPush(p, result, perr, pollable)
+	out.again = polled && perr == nil && !out.running && !out.converged
+	r.reportPush(p, result, perr, out)
+	s, err := r.update(ctx, s, fmt.Sprintf("record push of generation %d", p.Generation), func(cur state.State) (state.State, bool) {
+		return out.record(cur, r.now())
+	})
+	switch {
+	case err != nil:
+		return s, false, err
+	case out.converged:
+		r.log.Info("failover converged", "generation", p.Generation, "region", p.Region)
+		return s, false, nil
+	case s.Pending == nil || s.Pending.Generation != p.Generation:
+		return s, false, nil // another invocation recorded or superseded it
+	case out.again:
+		return s, true, nil
+	case out.running && perr == nil && out.failed == 0:
+		return s, false, nil // still running on hosts: not a failure yet
+	}
+	return s, false, fmt.Errorf("%w: generation %d: %s (hosts stay pending; later checks retry them, `status` lists them)", ErrPushIncomplete, p.Generation, out.lastErr)
+}
+
+// pushOutcome is what one push or poll achieved, as interpretPush reads it.
+type pushOutcome struct {
+	generation int64
+	converged  bool // every host converged: the pending push is done
+	// retry are the hosts still pending, sorted: failed, still running the
+	// push, or pending and not reported on. nil (when not converged) means
+	// every target.
+	retry []string
+	// tooMany is how many hosts had not converged when they were more
+	// than MaxPendingHosts, and retry went to every target instead.
+	tooMany int
+	lastErr string // why not, for the pending record and the error
+	// failed counts the hosts that failed (and are retried).
+	failed int
+	// inProgress are the hosts still running the push (SSM).
+	inProgress []string
+	// running is set while a command of the round may still run on hosts.
+	running bool
+	// commands are the round's commands, for a later invocation to poll,
+	// while running (and the pusher can poll).
+	commands []state.Command
+	// inFlightUntil is how long hosts may still be running a push that is
+	// not polled (the pusher cannot, or the call also failed): no push
+	// before then.
+	inFlightUntil time.Time
+	// again keeps the claim for a push right after a poll whose round has
+	// ended with hosts left; the caller sets it.
+	again bool
+	// hosts is what happened to each host that did not converge, by host.
+	hosts []hostFailure
+}
+
+// hostFailure is one host that did not converge, and what follows from it.
+type hostFailure struct {
+	host string
+	err  error
+	fate hostFate
+}
+
+type hostFate int
+
+const (
+	hostRetried hostFate = iota // retried by a later push
+	hostNewer                   // runs a newer generation: not retried
+	hostGone                    // no longer configured: dropped
+)
+
+// interpretPush reads the pusher's result for pending push p: which hosts
+// are still pending and why, and what to follow up (pollable: the pusher
+// can poll a round still running). A failed call (perr) keeps every pending
+// host. It is a pure function.
+func interpretPush(p state.Pending, result remote.Result, perr error, pollable bool) pushOutcome {
+	out := pushOutcome{generation: p.Generation, inProgress: result.InProgress, running: result.Running()}
+	reported := map[string]bool{}
+	for _, h := range slices.Concat(result.Converged, result.InProgress) {
+		reported[h] = true
+	}
+	var retry []string
 	if perr != nil {
-		r.log.Error("push failed", "generation", p.Generation, "region", p.Region, "error", perr.Error())
+		out.lastErr = perr.Error()
 	}
-	for _, h := range result.Converged {
-		r.log.Info("host converged", "host", h, "generation", p.Generation, "region", p.Region)
-	}
-	for h, err := range result.Failed {
+	for _, h := range slices.Sorted(maps.Keys(result.Failed)) {
+		reported[h] = true
+		err := result.Failed[h]
+		f := hostFailure{host: h, err: err, fate: hostRetried}
 		switch {
 		case errors.Is(err, remote.ErrStaleGeneration):
-			r.log.Warn("host runs a newer generation; not retried", "host", h, "generation", p.Generation, "error", err.Error())
+			f.fate = hostNewer
 		case errors.Is(err, remote.ErrUnknownHost):
-			r.log.Warn("pending host is no longer configured; dropped", "host", h, "generation", p.Generation)
+			f.fate = hostGone
 		default:
-			r.log.Error("host did not converge", "host", h, "generation", p.Generation, "region", p.Region, "error", err.Error())
+			retry = append(retry, h)
+			out.failed++
+			if out.lastErr == "" {
+				out.lastErr = h + ": " + err.Error()
+			}
+		}
+		out.hosts = append(out.hosts, f)
+	}
+	retry = append(retry, result.InProgress...)
+	for _, h := range p.Hosts {
+		if perr != nil || !reported[h] {
+			retry = append(retry, h)
 		}
 	}
-	if len(o.inProgress) > 0 || o.running {
-		r.log.Info("push in progress on hosts; later checks poll it", "hosts", len(o.inProgress), "generation", p.Generation,
-			"region", p.Region, "commands", len(result.Commands))
-	}
-	r.d.Metrics.Count("extcloud.push.hosts", int64(len(result.Converged)), "region:"+p.Region, "status:converged")
-	r.d.Metrics.Count("extcloud.push.hosts", int64(len(o.failed)), "region:"+p.Region, "status:failed")
-	if o.all {
+	retry = slices.DeleteFunc(retry, func(h string) bool { return slices.Contains(result.Converged, h) })
+	slices.Sort(retry)
+	retry = slices.Compact(retry)
+	out.converged = perr == nil && !out.running && len(retry) == 0
+	if len(retry) > MaxPendingHosts {
 		// A large fleet that has not finished (SSM waves outlast one
 		// invocation): re-push to every target rather than keep thousands of
 		// IDs in the state item and send them back 50 at a time. The push is
 		// idempotent per generation, so converged hosts restart nothing.
-		r.log.Warn("many hosts not converged; the next push goes to every target", "generation", p.Generation)
-		o.firstErr = fmt.Sprintf("%d hosts not converged, e.g. %s", o.pendingCount, o.firstErr)
+		out.tooMany = len(retry)
+		out.lastErr = fmt.Sprintf("%d hosts not converged, e.g. %s", len(retry), out.lastErr)
+		retry = nil
 	}
-	converged := o.done(perr)
-	again := polled && perr == nil && !o.running && !converged
-	s, err := r.update(ctx, s, fmt.Sprintf("record push of generation %d", p.Generation), func(cur state.State) (state.State, bool) {
-		if cur.Pending == nil || cur.Pending.Generation != p.Generation {
-			return cur, false // another invocation recorded or superseded it
+	out.retry = retry
+	for _, c := range result.Commands {
+		switch {
+		case !out.running:
+		case pollable && perr == nil:
+			out.commands = append(out.commands, state.Command{ID: c.ID, Until: c.Until})
+		case !c.Ended && c.Until.After(out.inFlightUntil):
+			out.inFlightUntil = c.Until
+		}
+	}
+	return out
+}
+
+// record returns cur with the outcome recorded, and false when cur no
+// longer holds this push (another invocation recorded or superseded it).
+// The claim is released so the next invocation polls or retries; it is
+// kept when this invocation pushes again at once (again), and held while
+// hosts may still run a push nobody polls.
+func (o pushOutcome) record(cur state.State, now time.Time) (state.State, bool) {
+	if cur.Pending == nil || cur.Pending.Generation != o.generation {
+		return cur, false
+	}
+	next := cur
+	if o.converged {
+		next.Pending = nil
+		return next, true
+	}
+	np := *cur.Pending
+	np.Hosts = o.retry
+	np.LastError = o.lastErr
+	np.Commands = o.commands
+	switch {
+	case o.again:
+		np.Attempts++
+	case o.inFlightUntil.After(now):
+		np.ClaimedUntil = o.inFlightUntil
+	default:
+		np.ClaimedUntil = time.Time{}
+	}
+	next.Pending = &np
+	return next, true
+}
+
+// adoptNewerGeneration records the hosts' region and generation after they
+// refused a push as stale: the state was behind them (restored from an old
+// copy). Retrying would be refused forever; the hosts' truth wins and the
+// outage clock starts again for their region.
+func (r *runner) adoptNewerGeneration(ctx context.Context, s state.State, region string, gen int64) (state.State, error) {
+	r.log.Warn("hosts run a newer generation than the state; adopting it", "region", region, "generation", gen,
+		"state_region", s.ActiveRegion, "state_generation", s.Generation)
+	return r.update(ctx, s, fmt.Sprintf("adopt the hosts' generation %d", gen), func(cur state.State) (state.State, bool) {
+		if cur.Generation >= gen {
+			return cur, false
 		}
 		next := cur
-		if converged {
-			next.Pending = nil
-			return next, true
-		}
-		np := *cur.Pending
-		np.Hosts = o.hosts
-		np.Commands = o.commands
-		if o.firstErr != "" {
-			np.LastError = o.firstErr
-		}
-		switch {
-		case again:
-			// Keep the claim: this invocation pushes to the hosts left now.
-			np.Attempts++
-		case o.inFlightUntil.After(r.now()):
-			// Hosts may still run a push that is not polled: not before then.
-			np.ClaimedUntil = o.inFlightUntil
-		default:
-			// Release the claim: the next invocation polls or retries.
-			np.ClaimedUntil = time.Time{}
-		}
-		next.Pending = &np
+		next.ActiveRegion, next.Generation, next.Pending = region, gen, nil
+		next.OutageStartedAt, next.LastProbeAt = time.Time{}, time.Time{}
 		return next, true
 	})
-	if err != nil {
-		return s, false, err
-	}
-	if !converged && (s.Pending == nil || s.Pending.Generation != p.Generation) {
-		return s, false, nil // another invocation recorded or superseded it
-	}
-	switch {
-	case converged:
-		r.log.Info("failover converged", "generation", p.Generation, "region", p.Region)
-		return s, false, nil
-	case again:
-		return s, true, nil
-	case o.running && perr == nil && len(o.failed) == 0:
-		return s, false, nil // still running on hosts: not a failure yet
-	}
-	return s, false, fmt.Errorf("%w: generation %d: %s (hosts stay pending; later checks retry them, `status` lists them)", ErrPushIncomplete, p.Generation, o.firstErr)
 }
 
 // update applies change to the stored state with compare-and-swap. When

@@ -1,7 +1,8 @@
 // This file holds one invocation's steps: the public entry points Run and
 // Failover, the runner that carries their dependencies, loading the state
-// (and starting from the hosts' truth when there is none), the sequence of
-// one check, a lost compare-and-swap, and a forced failover.
+// (starting from the hosts' truth when there is none), the sequence of one
+// check, deciding (with the pre-flight round), the one write of a decision,
+// a lost compare-and-swap, and a forced failover.
 
 package check
 
@@ -29,7 +30,7 @@ const (
 // Deps are the parts one invocation talks to. Store, Pusher and Prober are
 // required; the rest may be nil.
 type Deps struct {
-	Store   Store
+	Store   state.Store
 	Pusher  Pusher
 	Prober  RegionProber
 	Guard   Guard   // nil: no local-network guard
@@ -67,8 +68,8 @@ type Result struct {
 // is not an error: another invocation acted, and this one pushes nothing.
 func Run(ctx context.Context, cfg *config.Config, deps Deps) (Result, error) {
 	r := newRunner(cfg, deps)
-	res, err := r.check(ctx)
-	r.summary(res, err)
+	res, seen, err := r.check(ctx)
+	r.summary(res, seen, err)
 	return res, err
 }
 
@@ -77,11 +78,13 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (Result, error) {
 // logged but does not stop it: a person asked for it.
 func Failover(ctx context.Context, cfg *config.Config, deps Deps, to string) (Result, error) {
 	r := newRunner(cfg, deps)
-	res, err := r.force(ctx, to)
-	r.summary(res, err)
+	res, seen, err := r.force(ctx, to)
+	r.summary(res, seen, err)
 	return res, err
 }
 
+// runner carries one invocation's configuration and dependencies. What a
+// step finds is returned to the next, never kept here.
 type runner struct {
 	cfg      *config.Config
 	d        Deps
@@ -89,11 +92,6 @@ type runner struct {
 	now      func() time.Time
 	policy   Policy
 	deadline time.Time
-	probeMS  float64
-	status   int
-	probeErr error
-	latency  *latencyFigure
-	adopted  bool // the state was behind the hosts and must be written
 }
 
 func newRunner(cfg *config.Config, d Deps) *runner {
@@ -105,16 +103,17 @@ func newRunner(cfg *config.Config, d Deps) *runner {
 		r.now = time.Now
 	}
 	if r.d.Metrics == nil {
-		r.d.Metrics = discard{}
+		r.d.Metrics = noMetrics{}
 	}
 	r.policy = Policy{Threshold: cfg.FailoverThreshold, MinInterval: cfg.FailoverMinInterval, ProbeInterval: cfg.ProbeInterval}
 	return r
 }
 
-type discard struct{}
+// noMetrics is the Metrics of a run without any (Deps.Metrics nil).
+type noMetrics struct{}
 
-func (discard) Gauge(string, float64, ...string) {}
-func (discard) Count(string, int64, ...string)   {}
+func (noMetrics) Gauge(string, float64, ...string) {}
+func (noMetrics) Count(string, int64, ...string)   {}
 
 func (r *runner) setDeadline(ctx context.Context) {
 	if dl, ok := ctx.Deadline(); ok {
@@ -126,128 +125,171 @@ func (r *runner) setDeadline(ctx context.Context) {
 }
 
 // load reads the state. A corrupt record (the FileStore has kept it aside)
-// counts as no state: adoptHosts then starts from the hosts' truth.
-func (r *runner) load(ctx context.Context) (state.State, error) {
-	s, err := r.d.Store.Load(ctx)
+// counts as no state: startFromHosts then starts from the hosts' truth.
+// fromHosts reports that it did, so the state is behind the hosts and must
+// be written.
+func (r *runner) load(ctx context.Context) (s state.State, fromHosts bool, err error) {
+	s, err = r.d.Store.Load(ctx)
 	if errors.Is(err, state.ErrCorrupt) {
 		r.log.Error("state unreadable, continuing from the hosts' env file", "error", err.Error())
 		s, err = state.State{}, nil
 	}
 	if err != nil {
-		return s, fmt.Errorf("load state: %w", err)
+		return s, false, fmt.Errorf("load state: %w", err)
 	}
-	r.adoptHosts(ctx, &s)
+	s, fromHosts = r.startFromHosts(ctx, s)
 	if s.ActiveRegion == "" {
 		s.ActiveRegion = r.cfg.Primary()
 	}
-	return s, nil
+	return s, fromHosts, nil
 }
 
-// adoptHosts starts from the hosts' truth when there is no state at all (a
-// first run, or a state file deleted by hand): the region and generation that
-// ext_cloud.env names. A later failover then gets a generation the hosts
-// accept. With state present the env file is not read on the healthy path;
-// a state behind the hosts shows as a stale push (see push).
-func (r *runner) adoptHosts(ctx context.Context, s *state.State) {
+// startFromHosts starts from the hosts' truth when there is no state at all
+// (a first run, or a state file deleted by hand): the region and generation
+// that ext_cloud.env names. A later failover then gets a generation the
+// hosts accept. With state present the env file is not read on the healthy
+// path; a state behind the hosts shows as a stale push (see
+// adoptNewerGeneration). It reports whether it took a generation to store.
+func (r *runner) startFromHosts(ctx context.Context, s state.State) (state.State, bool) {
 	if r.d.Recover == nil || s.Version != 0 || s.ActiveRegion != "" {
-		return
+		return s, false
 	}
 	region, gen, err := r.d.Recover(ctx)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			r.log.Warn("env file unreadable too, continuing from the primary", "error", err.Error())
 		}
-		return
+		return s, false
 	}
 	if _, known := r.cfg.Cloud(region); !known {
 		r.log.Warn("env file names a region not in EXT_CLOUD_FAILOVER_LIST, continuing from the primary", "region", region)
-		return
+		return s, false
 	}
 	s.ActiveRegion, s.Generation = region, gen
-	if gen > 0 {
-		r.log.Warn("no state: continuing from the hosts' env file", "region", region, "generation", gen)
-		r.adopted = true
+	if gen == 0 {
+		return s, false
 	}
+	r.log.Warn("no state: continuing from the hosts' env file", "region", region, "generation", gen)
+	return s, true
 }
 
-func (r *runner) check(ctx context.Context) (Result, error) {
+// check is Run's body: load, repair a pending push, observe, decide, report
+// the event and commit the decision. It returns what it observed for the
+// summary line.
+func (r *runner) check(ctx context.Context) (Result, observed, error) {
 	r.setDeadline(ctx)
-	s, err := r.load(ctx)
+	s, fromHosts, err := r.load(ctx)
 	if err != nil {
-		return r.result(s, ActionNone), err
+		return r.result(s, ActionNone), observed{}, err
 	}
 
 	// A pending push whose claim has expired is repaired first.
 	var pushErr error
-	pushed := false
+	repushed := false
 	if s.Pending != nil {
-		s, pushed, pushErr = r.repush(ctx, s)
+		s, repushed, pushErr = r.repush(ctx, s)
 		if errors.Is(pushErr, state.ErrConflict) {
-			return r.lost(ctx, "pending push claimed by another invocation")
+			res, err := r.lost(ctx, "pending push claimed by another invocation")
+			return res, observed{}, err
 		}
 		if pushErr != nil && !errors.Is(pushErr, ErrPushIncomplete) {
-			return r.result(s, ActionPendingPush), pushErr
+			return r.result(s, ActionPendingPush), observed{}, pushErr
 		}
 	}
 
 	active := s.ActiveRegion
-	var failFrom, failTo string
-	obs, candidates := r.observe(ctx, s)
-	d := Decide(s, obs, r.now(), r.policy)
-	if d.Action == ActionPreflight {
-		if candidates == nil {
-			candidates = r.preflight(ctx, active)
-		}
-		obs.Candidates = candidates
-		d = Decide(s, obs, r.now(), r.policy)
-	}
+	seen := r.observe(ctx, s)
+	d := r.decide(ctx, s, seen)
 	if d.Action == ActionFailover {
 		r.claimIntent(&d.State)
-		failFrom, failTo = active, d.To
 	}
-	res := r.result(d.State, d.Action)
-	res.From, res.To = failFrom, failTo
-	res.Region = active
-	res.Healthy = obs.Healthy
-	res.OutageSeconds = d.Outage.Seconds()
-	res.Reason = d.Reason
-	if pushed && d.Action == ActionNone {
-		res.Action = ActionPendingPush
-	}
-	r.event(d, active)
+	res := r.decisionResult(d, active, seen, repushed)
+	r.event(d, active, seen.probe)
 
-	if r.cfg.LatencyCheck == config.LatencyAlways && r.latency != nil {
-		d.State.LatencyMS, d.State.LatencyAt = r.latency.ms, r.latency.at
+	if seen.latency != nil {
+		d.State.LatencyMS, d.State.LatencyAt = seen.latency.ms, seen.latency.at
 		d.Write = true
 	}
-	if r.adopted && d.Action != ActionPreflight {
+	if fromHosts && d.Action != ActionPreflight {
 		d.Write = true
 	}
 	if !d.Write {
-		return res, pushErr
+		return res, seen, pushErr
 	}
+	res, lost, err := r.commit(ctx, s, d.State, res)
+	if lost || err != nil || d.Action == ActionFailover {
+		return res, seen, err
+	}
+	return res, seen, pushErr
+}
+
+// decide runs Decide on what observe saw. When Decide asks for the
+// candidates' pre-flight it probes them (unless observe already did, for
+// its differential verdict) and decides again.
+func (r *runner) decide(ctx context.Context, s state.State, seen observed) Decision {
+	d := Decide(s, seen.obs, r.now(), r.policy)
+	if d.Action != ActionPreflight {
+		return d
+	}
+	obs := seen.obs
+	obs.Candidates = seen.candidates
+	if obs.Candidates == nil {
+		obs.Candidates = r.preflight(ctx, s.ActiveRegion)
+	}
+	return Decide(s, obs, r.now(), r.policy)
+}
+
+// commit carries a decision out: it stores next over old with
+// compare-and-swap and, for a failover, pushes the intent and records the
+// outcome in res. lost reports a lost compare-and-swap: another invocation
+// acted, this one pushed nothing, and res says so.
+func (r *runner) commit(ctx context.Context, old, next state.State, res Result) (_ Result, lost bool, _ error) {
+	would := "state not written"
+	if res.Action == ActionFailover {
+		would = fmt.Sprintf("would fail over from %s to %s", res.From, res.To)
+	}
+	stored, written, err := r.write(ctx, old, next, would, "action", string(res.Action))
+	switch {
+	case errors.Is(err, state.ErrConflict):
+		res, err := r.lost(ctx, "state changed by another invocation")
+		return res, true, err
+	case err != nil || !written || res.Action != ActionFailover:
+		return res, false, err
+	}
+	r.d.Metrics.Count("extcloud.failover", 1, "region:"+stored.ActiveRegion, "from:"+old.ActiveRegion)
+	if err := r.fault(ctx, FaultAfterIntent); err != nil {
+		return res, false, err
+	}
+	s, err := r.push(ctx, stored)
+	if s.ActiveRegion != res.To {
+		res.To, res.Reason = s.ActiveRegion, "hosts run a newer generation; adopted"
+	}
+	res.Generation = s.Generation
+	res.PendingHosts = pendingHosts(s.Pending)
+	return res, false, err
+}
+
+// write stores next over old with compare-and-swap and returns what was
+// stored. It is the one place the dry run branches: under DRY_RUN it logs
+// "dry run: " and would, with attrs, writes nothing and returns old and
+// false. Every write of an invocation starts here; recording a push and
+// adopting the hosts' generation follow a real push, which a dry run never
+// makes.
+func (r *runner) write(ctx context.Context, old, next state.State, would string, attrs ...any) (state.State, bool, error) {
 	if r.cfg.DryRun {
-		if d.Action == ActionFailover {
-			r.log.Info(fmt.Sprintf("dry run: would fail over from %s to %s", active, d.To), "action", string(d.Action))
-		} else {
-			r.log.Info("dry run: state not written", "action", string(d.Action))
-		}
-		return res, pushErr
+		r.log.Info("dry run: "+would, attrs...)
+		return old, false, nil
 	}
-	if d.Action == ActionFailover {
-		return r.storeAndPush(ctx, s, d.State, res)
+	stored, err := r.d.Store.Swap(ctx, old, next)
+	if err != nil {
+		return old, false, fmt.Errorf("store state: %w", err)
 	}
-	if _, err := r.d.Store.Swap(ctx, s, d.State); errors.Is(err, state.ErrConflict) {
-		return r.lost(ctx, "state changed by another invocation")
-	} else if err != nil {
-		return res, fmt.Errorf("store state: %w", err)
-	}
-	return res, pushErr
+	return stored, true, nil
 }
 
 // lost handles a lost compare-and-swap: another invocation acted.
 func (r *runner) lost(ctx context.Context, why string) (Result, error) {
-	s, err := r.load(ctx)
+	s, _, err := r.load(ctx)
 	if err != nil {
 		return r.result(s, ActionNone), err
 	}
@@ -264,40 +306,34 @@ func (r *runner) fault(ctx context.Context, p FaultPoint) error {
 	return r.d.Fault(ctx, p)
 }
 
-// force is Failover's body.
-func (r *runner) force(ctx context.Context, to string) (Result, error) {
+// force is Failover's body; it returns the target's probe for the
+// summary line.
+func (r *runner) force(ctx context.Context, to string) (Result, observed, error) {
 	r.setDeadline(ctx)
-	s, err := r.load(ctx)
+	s, _, err := r.load(ctx)
 	if err != nil {
-		return r.result(s, ActionNone), err
+		return r.result(s, ActionNone), observed{}, err
 	}
 	cloud, err := r.cfg.CloudOf("failover", to)
 	if err != nil {
-		return r.result(s, ActionNone), err
+		return r.result(s, ActionNone), observed{}, err
 	}
 	if s.Pending != nil && r.now().Before(s.Pending.ClaimedUntil) {
-		return r.result(s, ActionPendingPush), fmt.Errorf("a push of generation %d is in flight until %s; try again after it",
+		return r.result(s, ActionPendingPush), observed{}, fmt.Errorf("a push of generation %d is in flight until %s; try again after it",
 			s.Pending.Generation, s.Pending.ClaimedUntil.UTC().Format(time.RFC3339))
 	}
 	if s.ActiveRegion == to && s.Pending == nil {
 		res := r.result(s, ActionNone)
 		res.Reason = "already active"
 		r.log.Info("already active: nothing to do", "region", to)
-		return res, nil
+		return res, observed{}, nil
 	}
-	pr := r.d.Prober.Probe(ctx, config.Region{Name: to, Cloud: cloud})
-	r.recordProbe(pr)
-	if !pr.Healthy {
-		r.log.Warn("forced failover target failed its pre-flight; switching anyway", "region", to, "error", errString(pr.Err))
-	}
+	seen := r.probeTarget(ctx, config.Region{Name: to, Cloud: cloud})
 	next := Intent(s, to, cloud, r.now())
 	r.claimIntent(&next)
 	res := r.result(next, ActionFailover)
-	res.From, res.To, res.Healthy, res.Reason = s.ActiveRegion, to, pr.Healthy, "forced by failover --to"
-	r.log.Warn(fmt.Sprintf("failover from %s to %s", s.ActiveRegion, to), "region", to, "from", s.ActiveRegion,
-		"reason", res.Reason, "generation", next.Generation, "action", string(ActionFailover))
-	if r.cfg.DryRun {
-		return res, nil
-	}
-	return r.storeAndPush(ctx, s, next, res)
+	res.From, res.To, res.Healthy, res.Reason = s.ActiveRegion, to, seen.probe.Healthy, "forced by failover --to"
+	r.forcedEvent(res, next.Generation)
+	res, _, err = r.commit(ctx, s, next, res)
+	return res, seen, err
 }

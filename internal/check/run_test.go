@@ -1,7 +1,6 @@
 package check
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 	"extcloud-failover/internal/testenv"
+	"extcloud-failover/internal/testenv/syncbuf"
 )
 
 // recordingPusher stands in for the fleet in Run's own tests (the real
@@ -70,8 +70,7 @@ type world struct {
 	store  *state.FileStore
 	pusher *recordingPusher
 	now    time.Time
-	logs   bytes.Buffer
-	mu     sync.Mutex
+	logs   syncbuf.Buffer
 	guard  Guard
 }
 
@@ -108,20 +107,9 @@ func (w *world) deps() Deps {
 		Pusher: w.pusher,
 		Prober: probe.New(testenv.Config(w.t, w.env)),
 		Guard:  w.guard,
-		Log:    slog.New(slog.NewJSONHandler(&lockedWriter{w: &w.logs, mu: &w.mu}, nil)),
+		Log:    slog.New(slog.NewJSONHandler(&w.logs, nil)),
 		Now:    func() time.Time { return w.now },
 	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func (w *world) run(ctx context.Context, extra map[string]string) (Result, error) {

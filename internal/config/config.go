@@ -2,7 +2,11 @@
 
 package config
 
-import "time"
+import (
+	"time"
+
+	"extcloud-failover/internal/ident"
+)
 
 // Region is one entry of EXT_CLOUD_FAILOVER_LIST.
 type Region struct {
@@ -50,10 +54,10 @@ type Config struct {
 	SupervisorPrograms []string // SUPERVISOR_PROGRAMS, comma-separated names or group:*
 	PushConcurrency    int      // PUSH_CONCURRENCY, default 16: supervisords restarted at once
 
-	SSMTargets        []SSMTarget   // SSM_TARGETS: tag:Key=Value or instance IDs, comma-separated
-	SSMMaxConcurrency string        // SSM_MAX_CONCURRENCY, default "50"
-	SSMMaxErrors      string        // SSM_MAX_ERRORS, default "100%": never stop at the first bad host
-	SSMCommandTimeout time.Duration // SSM_COMMAND_TIMEOUT, default 300s: the pushed command's executionTimeout
+	SSMTargets        []ident.SSMTarget // SSM_TARGETS: tag:Key=Value or instance IDs, comma-separated
+	SSMMaxConcurrency string            // SSM_MAX_CONCURRENCY, default "50"
+	SSMMaxErrors      string            // SSM_MAX_ERRORS, default "100%": never stop at the first bad host
+	SSMCommandTimeout time.Duration     // SSM_COMMAND_TIMEOUT, default 300s: the pushed command's executionTimeout
 
 	LatencyCheck    string        // LATENCY_CHECK off|on-failure|always, default on-failure
 	LatencyServer   string        // LATENCY_SERVER: speedtest server URL
@@ -70,12 +74,4 @@ type Config struct {
 	DDTags          string // DD_TAGS: extra tags, comma-separated
 
 	DryRun bool // --dry-run: decide and log, write and restart nothing
-}
-
-// SSMTarget is one entry of SSM_TARGETS: either a tag (Key, Value) or an
-// instance ID.
-type SSMTarget struct {
-	TagKey     string
-	TagValue   string
-	InstanceID string
 }

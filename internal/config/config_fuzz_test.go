@@ -8,9 +8,12 @@ import (
 )
 
 var (
-	fuzzCloudRE = regexp.MustCompile(`^[A-Za-z0-9_.:/-]{1,255}$`)
-	fuzzIDRE    = regexp.MustCompile(`^[A-Za-z0-9_.:-]{0,128}$`)
-	fuzzPathRE  = regexp.MustCompile(`^/[A-Za-z0-9_./-]+$`)
+	// Independent oracles for internal/ident's rules.
+	fuzzRegionRE  = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,15}$`)
+	fuzzProgramRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+(:([A-Za-z0-9_.-]+|\*))?$`)
+	fuzzCloudRE   = regexp.MustCompile(`^[A-Za-z0-9_.:/\[\]-]{1,255}$`)
+	fuzzIDRE      = regexp.MustCompile(`^[A-Za-z0-9_.:-]{0,128}$`)
+	fuzzPathRE    = regexp.MustCompile(`^/[A-Za-z0-9_./-]+$`)
 )
 
 // FuzzLoad feeds arbitrary values to the variables that reach a file, a
@@ -32,7 +35,7 @@ func FuzzLoad(f *testing.F) {
 			"ENV_FILE":                    envFile,
 			"SSM_TARGETS":                 targets,
 		}
-		c, _, err := Load(nil, mapEnv(env), nil)
+		c, err := Load(mapEnv(env), nil)
 		if err != nil {
 			checkErrorLine(t, err)
 			return
@@ -41,7 +44,7 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("Load succeeded without regions")
 		}
 		for _, r := range c.Regions {
-			if !regionRE.MatchString(r.Name) {
+			if !fuzzRegionRE.MatchString(r.Name) {
 				t.Errorf("region %q outside [A-Z][A-Z0-9_]{0,15}", r.Name)
 			}
 			if !fuzzCloudRE.MatchString(r.Cloud) {
@@ -56,7 +59,7 @@ func FuzzLoad(f *testing.F) {
 			t.Errorf("primary %q is not in the list", c.Primary())
 		}
 		for _, p := range c.SupervisorPrograms {
-			if !programRE.MatchString(p) {
+			if !fuzzProgramRE.MatchString(p) {
 				t.Errorf("program %q outside the strict set", p)
 			}
 		}

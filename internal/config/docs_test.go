@@ -56,24 +56,3 @@ func checkTable(t *testing.T, path string) {
 		}
 	}
 }
-
-func TestUsage(t *testing.T) {
-	t.Parallel()
-	var b bytes.Buffer
-	Usage(&b)
-	out := b.String()
-	for _, v := range variables {
-		if !strings.Contains(out, "(env "+v.env+")") || !strings.Contains(out, dashed(v.flagName())) {
-			t.Errorf("Usage does not list %s / %s", v.env, dashed(v.flagName()))
-		}
-	}
-	for _, want := range []string{
-		"  -r, --region, --ext-cloud-region REGION  (env EXT_CLOUD_REGION)\n",
-		"  --probe-timeout DURATION  (env PROBE_TIMEOUT)\n        deadline of one probe; less than CHECK_TIMEOUT (default 5s)\n",
-		"  --dry-run  (env DRY_RUN)\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("Usage lacks %q; got:\n%s", want, out)
-		}
-	}
-}

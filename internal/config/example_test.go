@@ -2,7 +2,6 @@ package config_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 
 	"extcloud-failover/internal/config"
@@ -18,9 +17,12 @@ func Example() {
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 
-	var asJSON bool
-	cfg, rest, err := config.Load([]string{"-r", "EU", "--failover-threshold=2m", "--json", "status"}, lookup,
-		func(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") })
+	// The command line (cmd/cron) turns -r EU --failover-threshold=2m into
+	// overrides; the flag names come from config.Variables.
+	cfg, err := config.Load(lookup, []config.Override{
+		{Env: "EXT_CLOUD_REGION", Field: "-r", Value: "EU"},
+		{Env: "FAILOVER_THRESHOLD", Field: "--failover-threshold", Value: "2m"},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -29,19 +31,19 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("primary:", cfg.Primary(), "threshold:", cfg.FailoverThreshold, "json:", asJSON, "args:", rest)
+	fmt.Println("primary:", cfg.Primary(), "threshold:", cfg.FailoverThreshold)
 	for _, r := range cfg.FailoverOrder(cfg.Primary()) {
 		fmt.Println("candidate:", r.Name, cfg.ProbeURL(r))
 	}
 
 	// A bad value is an *Error naming the variable or flag as written.
-	_, _, err = config.Load([]string{"--region=EUR"}, lookup, nil)
+	_, err = config.Load(lookup, []config.Override{{Env: "EXT_CLOUD_REGION", Field: "--region", Value: "EUR"}})
 	var ce *config.Error
 	if errors.As(err, &ce) {
 		fmt.Println(ce.Field, "|", err)
 	}
 	// Output:
-	// primary: EU threshold: 2m0s json: true args: [status]
+	// primary: EU threshold: 2m0s
 	// candidate: APAC https://apac.example.com/cloudlookup?orgId=org-1&txnId=txn-1
 	// candidate: NAM https://nam.example.com/cloudlookup?orgId=org-1&txnId=txn-1
 	// --region | --region: unknown region "EUR" (want NAM, EU or APAC)

@@ -1,23 +1,9 @@
 package config
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 )
-
-// TestRegexpsCompileCheaply keeps the package's regular expressions, which
-// every run of the host binary compiles before main, cheap: a counted
-// repeat such as {3,255} compiles into one state per count.
-func TestRegexpsCompileCheaply(t *testing.T) {
-	for _, re := range []*regexp.Regexp{regionRE, programRE, instanceRE, tableRE, ssmConcRE, ssmErrorsRE, placeRE, badBoolRE, badValueRE} {
-		t.Run(re.String(), func(t *testing.T) {
-			if n := testing.AllocsPerRun(3, func() { regexp.MustCompile(re.String()) }); n > 500 {
-				t.Errorf("compiling %s allocates %v times, want at most 500", re, n)
-			}
-		})
-	}
-}
 
 func TestStateTableLength(t *testing.T) {
 	tests := []struct {

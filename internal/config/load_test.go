@@ -2,7 +2,7 @@ package config
 
 import (
 	"errors"
-	"flag"
+	"extcloud-failover/internal/ident"
 	"reflect"
 	"strings"
 	"testing"
@@ -43,7 +43,7 @@ func TestLoadErrors(t *testing.T) {
 		seen[tc.name] = true
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, _, err := Load(tc.args, tc.lookup(), nil)
+			c, err := Load(tc.lookup(), tc.over)
 			if err == nil {
 				t.Fatalf("Load succeeded with %+v, want error %q", c, tc.want)
 			}
@@ -77,7 +77,7 @@ func TestEveryVariableHasABadCase(t *testing.T) {
 func TestFromEnvErrorsMatchLoad(t *testing.T) {
 	t.Parallel()
 	for _, tc := range errorCases() {
-		if len(tc.args) > 0 {
+		if len(tc.over) > 0 {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,12 +92,9 @@ func TestFromEnvErrorsMatchLoad(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	t.Parallel()
-	c, rest, err := Load(nil, mapEnv(validEnv()), nil)
+	c, err := Load(mapEnv(validEnv()), nil)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(rest) != 0 {
-		t.Errorf("rest = %q, want none", rest)
 	}
 	want := &Config{
 		Regions: []Region{
@@ -209,7 +206,7 @@ func TestEverySetting(t *testing.T) {
 		SupervisorPassword:      "s3cret",
 		SupervisorPrograms:      []string{"app", "web:*", "worker:w1"},
 		PushConcurrency:         4,
-		SSMTargets:              []SSMTarget{{TagKey: "Role", TagValue: "app"}, {InstanceID: "i-0123456789abcdef0"}, {InstanceID: "mi-0123456789abcdef0"}},
+		SSMTargets:              []ident.SSMTarget{{TagKey: "Role", TagValue: "app"}, {InstanceID: "i-0123456789abcdef0"}, {InstanceID: "mi-0123456789abcdef0"}},
 		SSMMaxConcurrency:       "10%",
 		SSMMaxErrors:            "0",
 		SSMCommandTimeout:       120 * time.Second,
@@ -239,6 +236,8 @@ func TestEverySetting(t *testing.T) {
 	}
 }
 
+// TestPrecedence covers defaults, the environment and overrides; the flags
+// that make the overrides are cmd/cron's (TestFlagPrecedence there).
 func TestPrecedence(t *testing.T) {
 	t.Parallel()
 	env := validEnv()
@@ -247,99 +246,87 @@ func TestPrecedence(t *testing.T) {
 	env["EXT_CLOUD_REGION"] = "EU"
 	env["SUPERVISOR_PROGRAMS"] = "from-env"
 	env["PUSH_CONCURRENCY"] = "8"
+	o := func(env, field, value string) Override { return Override{Env: env, Field: field, Value: value} }
 	tests := []struct {
 		name  string
-		args  []string
+		over  []Override
 		check func(*Config) bool
 		what  string
 	}{
 		{"env over default", nil, func(c *Config) bool { return c.ProbeTimeout == 7*time.Second && c.FailoverThreshold == 2*time.Minute }, "PROBE_TIMEOUT 7s, FAILOVER_THRESHOLD 2m"},
-		{"flag over env", []string{"--probe-timeout=3s", "--failover-threshold", "1m"}, func(c *Config) bool { return c.ProbeTimeout == 3*time.Second && c.FailoverThreshold == time.Minute }, "3s, 1m"},
-		{"flag over default", []string{"--latency-check=off"}, func(c *Config) bool { return c.LatencyCheck == LatencyOff }, "latency off"},
-		{"list flag over env", []string{"--supervisor-programs=a,b"}, func(c *Config) bool { return reflect.DeepEqual(c.SupervisorPrograms, []string{"a", "b"}) }, "programs a,b"},
-		{"empty flag means default", []string{"--push-concurrency="}, func(c *Config) bool { return c.PushConcurrency == 16 }, "push concurrency 16"},
-		{"last flag wins", []string{"--push-concurrency=2", "--push-concurrency=3"}, func(c *Config) bool { return c.PushConcurrency == 3 }, "push concurrency 3"},
+		{"override over env", []Override{o("PROBE_TIMEOUT", "--probe-timeout", "3s"), o("FAILOVER_THRESHOLD", "--failover-threshold", "1m")},
+			func(c *Config) bool { return c.ProbeTimeout == 3*time.Second && c.FailoverThreshold == time.Minute }, "3s, 1m"},
+		{"override over default", []Override{o("LATENCY_CHECK", "--latency-check", "off")}, func(c *Config) bool { return c.LatencyCheck == LatencyOff }, "latency off"},
+		{"list override over env", []Override{o("SUPERVISOR_PROGRAMS", "--supervisor-programs", "a,b")}, func(c *Config) bool { return reflect.DeepEqual(c.SupervisorPrograms, []string{"a", "b"}) }, "programs a,b"},
+		{"empty override means default", []Override{o("PUSH_CONCURRENCY", "--push-concurrency", "")}, func(c *Config) bool { return c.PushConcurrency == 16 }, "push concurrency 16"},
+		{"last override wins", []Override{o("PUSH_CONCURRENCY", "--push-concurrency", "2"), o("PUSH_CONCURRENCY", "--push-concurrency", "3")}, func(c *Config) bool { return c.PushConcurrency == 3 }, "push concurrency 3"},
+		{"empty after a value means default", []Override{o("PUSH_CONCURRENCY", "--push-concurrency", "2"), o("PUSH_CONCURRENCY", "--push-concurrency", "")}, func(c *Config) bool { return c.PushConcurrency == 16 }, "push concurrency 16"},
 		{"region from env", nil, func(c *Config) bool { return c.PrimaryRegion == "EU" && c.Primary() == "EU" }, "region EU"},
-		{"-r over env", []string{"-r", "APAC"}, func(c *Config) bool { return c.Primary() == "APAC" }, "region APAC"},
-		{"--region over env", []string{"--region=NAM"}, func(c *Config) bool { return c.Primary() == "NAM" }, "region NAM"},
-		{"--ext-cloud-region over env", []string{"--ext-cloud-region", "APAC"}, func(c *Config) bool { return c.Primary() == "APAC" }, "region APAC"},
-		{"-r then --region", []string{"-r", "APAC", "--region", "NAM"}, func(c *Config) bool { return c.Primary() == "NAM" }, "region NAM"},
-		{"bare bool flag", []string{"--dry-run"}, func(c *Config) bool { return c.DryRun }, "dry run"},
-		{"bool flag false", []string{"--dry-run=false"}, func(c *Config) bool { return !c.DryRun }, "no dry run"},
-		{"single dash long flag", []string{"-state-key=k1"}, func(c *Config) bool { return c.StateKey == "k1" }, "state key k1"},
-		{"state file follows env file flag", []string{"--env-file=/srv/x/app.env"}, func(c *Config) bool { return c.StateFile == "/srv/x/extcloud-failover.state.json" }, "state file next to env file"},
+		{"region override over env", []Override{o("EXT_CLOUD_REGION", "-r", "APAC")}, func(c *Config) bool { return c.Primary() == "APAC" }, "region APAC"},
+		{"state file follows env file override", []Override{o("ENV_FILE", "--env-file", "/srv/x/app.env")}, func(c *Config) bool { return c.StateFile == "/srv/x/extcloud-failover.state.json" }, "state file next to env file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, _, err := Load(tc.args, mapEnv(env), nil)
+			c, err := Load(mapEnv(env), tc.over)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !tc.check(c) {
-				t.Errorf("Load(%q): got %+v, want %s", tc.args, c, tc.what)
+				t.Errorf("Load(%+v): got %+v, want %s", tc.over, c, tc.what)
 			}
 		})
 	}
 }
 
-func TestFlagFieldNames(t *testing.T) {
+func TestOverrideFieldNames(t *testing.T) {
 	t.Parallel()
 	env := validEnv()
 	env["PROBE_TIMEOUT"] = "bad"
-	// The flag replaces the bad environment value entirely.
-	if _, _, err := Load([]string{"--probe-timeout=1s"}, mapEnv(env), nil); err != nil {
-		t.Fatalf("flag should override the bad environment value: %v", err)
+	// The override replaces the bad environment value entirely.
+	if _, err := Load(mapEnv(env), []Override{{"PROBE_TIMEOUT", "--probe-timeout", "1s"}}); err != nil {
+		t.Fatalf("an override should replace the bad environment value: %v", err)
 	}
-	_, _, err := Load(nil, mapEnv(env), nil)
+	_, err := Load(mapEnv(env), nil)
 	if ce := checkErrorLine(t, err); ce.Field != "PROBE_TIMEOUT" {
 		t.Errorf("Field = %q, want PROBE_TIMEOUT", ce.Field)
 	}
-	_, _, err = Load([]string{"-probe-timeout=x"}, mapEnv(validEnv()), nil)
-	if ce := checkErrorLine(t, err); ce.Field != "--probe-timeout" {
-		t.Errorf("Field = %q, want --probe-timeout", ce.Field)
+	_, err = Load(mapEnv(validEnv()), []Override{{"PROBE_TIMEOUT", "-probe-timeout", "x"}})
+	if ce := checkErrorLine(t, err); ce.Field != "-probe-timeout" {
+		t.Errorf("Field = %q, want -probe-timeout", ce.Field)
 	}
 }
 
-func TestHelp(t *testing.T) {
+// TestVariables checks the table the command line builds its flags from.
+func TestVariables(t *testing.T) {
 	t.Parallel()
-	for _, arg := range []string{"-h", "--help", "-help"} {
-		t.Run(arg, func(t *testing.T) {
-			t.Parallel()
-			// Help wins even when the configuration is bad.
-			_, _, err := Load([]string{arg}, mapEnv(nil), nil)
-			if !errors.Is(err, flag.ErrHelp) {
-				t.Errorf("Load(%s) error = %v, want flag.ErrHelp", arg, err)
+	vars := Variables()
+	if len(vars) != len(variables) {
+		t.Fatalf("%d variables, want %d", len(vars), len(variables))
+	}
+	seen := map[string]string{}
+	for _, v := range vars {
+		if v.Help == "" || len(v.Flags) == 0 {
+			t.Fatalf("%s: no help or no flags: %+v", v.Env, v)
+		}
+		if kebab := "--" + strings.ReplaceAll(strings.ToLower(v.Env), "_", "-"); v.Flags[len(v.Flags)-1] != kebab {
+			t.Errorf("%s: last flag %q, want %s", v.Env, v.Flags[len(v.Flags)-1], kebab)
+		}
+		for _, f := range v.Flags {
+			if other, dup := seen[f]; dup {
+				t.Errorf("flag %s names both %s and %s", f, other, v.Env)
 			}
-		})
+			seen[f] = v.Env
+		}
 	}
-}
-
-func TestExtraFlagsAndPositional(t *testing.T) {
-	t.Parallel()
-	var asJSON bool
-	var to string
-	extra := func(fs *flag.FlagSet) {
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		fs.StringVar(&to, "to", "", "target region")
+	want := Variable{Env: "EXT_CLOUD_REGION", Flags: []string{"-r", "--region", "--ext-cloud-region"}, Meta: "REGION",
+		Help: "the primary region, active when there is no state yet", DefaultDoc: "the first region of the list"}
+	if !reflect.DeepEqual(vars[1], want) {
+		t.Errorf("Variables()[1] = %+v, want %+v", vars[1], want)
 	}
-	c, rest, err := Load([]string{"--json", "--to", "EU", "--dry-run", "status", "more"}, mapEnv(validEnv()), extra)
-	if err != nil {
-		t.Fatal(err)
+	if v := vars[len(vars)-1]; v.Env != "DRY_RUN" || !v.IsBool() || v.Default != "false" {
+		t.Errorf("last variable %+v, want DRY_RUN, a boolean defaulting to false", v)
 	}
-	if !asJSON || to != "EU" || !c.DryRun {
-		t.Errorf("json=%v to=%q dry-run=%v, want true, EU, true", asJSON, to, c.DryRun)
-	}
-	if !reflect.DeepEqual(rest, []string{"status", "more"}) {
-		t.Errorf("rest = %q, want [status more]", rest)
-	}
-
-	_, _, err = Load([]string{"--json=maybe"}, mapEnv(validEnv()), extra)
-	if ce := checkErrorLine(t, err); err.Error() != `--json: "maybe" is not a boolean (want true or false)` {
-		t.Errorf("error = %q (field %q)", err, ce.Field)
-	}
-	_, _, err = Load([]string{"--json=" + big}, mapEnv(validEnv()), extra)
-	checkErrorLine(t, err)
 }
 
 func TestNilLookupIsEmptyEnvironment(t *testing.T) {
@@ -349,9 +336,9 @@ func TestNilLookupIsEmptyEnvironment(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("FromEnv(nil) error = %v, want %q", err, want)
 	}
-	c, _, err := Load([]string{"--ext-cloud-failover-list=NAM=127.0.0.1:1", "--cloudlookup-url=http://{cloud}/"}, nil, nil)
+	c, err := Load(nil, []Override{{"EXT_CLOUD_FAILOVER_LIST", "--ext-cloud-failover-list", "NAM=127.0.0.1:1"}, {"CLOUDLOOKUP_URL", "--cloudlookup-url", "http://{cloud}/"}})
 	if err != nil || c.Primary() != "NAM" {
-		t.Errorf("Load with flags only: %v, %+v", err, c)
+		t.Errorf("Load with overrides only: %v, %+v", err, c)
 	}
 }
 
@@ -365,6 +352,8 @@ func TestLoopbackInsecure(t *testing.T) {
 		{"NAM=https://127.0.0.1:8443/nam,EU=LOCALHOST", true},
 		{"NAM=127.0.0.1:8443,EU=10.0.0.1", false},
 		{"NAM=localhost.example.com", false},
+		{"NAM=[::1]:8443,EU=https://[::1]:9443/eu", true},
+		{"NAM=[::1]:8443,EU=[2001:db8::1]:8443", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.list, func(t *testing.T) {
@@ -411,7 +400,7 @@ func TestHostileInputsRefused(t *testing.T) {
 				t.Parallel()
 				vars := validEnv()
 				vars[strings.TrimSpace(env)] = w(h)
-				c, _, err := Load(nil, mapEnv(vars), nil)
+				c, err := Load(mapEnv(vars), nil)
 				if err == nil {
 					t.Fatalf("accepted: %+v", c)
 				}
@@ -450,5 +439,66 @@ func TestSecretValuesNeverShown(t *testing.T) {
 	}
 	if secrets != 2 {
 		t.Errorf("%d secret variables, want 2 (DD_API_KEY, SUPERVISOR_PASSWORD)", secrets)
+	}
+}
+
+// TestIPv6LoopbackCloud: a cloud may be [::1]:port (issue 11), it fills
+// the template with its brackets and counts as loopback.
+func TestIPv6LoopbackCloud(t *testing.T) {
+	t.Parallel()
+	env := validEnv()
+	env["EXT_CLOUD_FAILOVER_LIST"] = "NAM=[::1]:8443,EU=http://[::1]:8080/eu"
+	env["PROBE_INSECURE_SKIP_VERIFY"] = "true"
+	c, err := FromEnv(mapEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, want := range map[Region]string{
+		c.Regions[0]: "https://[::1]:8443/cloudlookup?orgId=org-1&txnId=txn-1",
+		c.Regions[1]: "http://[::1]:8080/eu/cloudlookup?orgId=org-1&txnId=txn-1",
+	} {
+		if got := c.ProbeURL(r); got != want {
+			t.Errorf("ProbeURL(%v) = %q, want %q", r, got, want)
+		}
+	}
+}
+
+// TestDatadogSite: DD_SITE is a host name or, for a proxy or a test server,
+// a base URL, which datadog-lambda-go posts to as <url>/api/v1.
+func TestDatadogSite(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ site, want string }{
+		{"datadoghq.eu", "datadoghq.eu"},
+		{"https://proxy.example.com:8443/", "https://proxy.example.com:8443"},
+		{"http://127.0.0.1:9000", "http://127.0.0.1:9000"},
+		{"http://[::1]:9000", "http://[::1]:9000"},
+	} {
+		env := validEnv()
+		env["DD_SITE"] = tt.site
+		c, err := FromEnv(mapEnv(env))
+		if err != nil || c.DDSite != tt.want {
+			t.Errorf("DD_SITE=%s: %v, DDSite %q; want %q", tt.site, err, c.DDSite, tt.want)
+		}
+	}
+	// On the host the logs intake is derived from a site name, so a base
+	// URL needs DD_LOGS_INTAKE_URL when logs are sent.
+	env := validEnv()
+	env["DD_SITE"] = "https://proxy.example.com:8443"
+	env["DD_API_KEY"] = "0123456789abcdef"
+	env["SUPERVISOR_PROGRAMS"] = "app"
+	c, err := FromEnv(mapEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "DD_SITE: a base URL is for Lambda only (on the host set DD_LOGS_INTAKE_URL, e.g. https://logs-proxy.example.com/api/v2/logs)"
+	if err := c.ValidateHost(); err == nil || err.Error() != want {
+		t.Errorf("ValidateHost = %v, want %q", err, want)
+	}
+	c.DDLogsIntakeURL = "https://logs-proxy.example.com/api/v2/logs"
+	if err := c.ValidateHost(); err != nil {
+		t.Errorf("ValidateHost with an intake URL = %v", err)
+	}
+	if err := c.ValidateLambda(); err == nil || !strings.HasPrefix(err.Error(), "STATE_TABLE: ") {
+		t.Errorf("ValidateLambda = %v, want only STATE_TABLE missing", err)
 	}
 }

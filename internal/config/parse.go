@@ -1,16 +1,15 @@
-// This file holds parsing: the Error type, how errors quote user input,
-// and the parsers that turn one setting's text into its value.
+// This file holds parsing: the Error type and the parsers that turn one
+// setting's text into its value, naming the field; the rules for the
+// values themselves are internal/ident's.
 
 package config
 
 import (
 	"fmt"
-	"net/url"
-	"path"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"extcloud-failover/internal/ident"
 )
 
 // Error is a bad configuration value. Field is the name the user wrote: the
@@ -30,59 +29,15 @@ func errorf(field, format string, args ...any) *Error {
 
 // Limits that keep values, and the errors quoting them, small.
 const (
-	maxShown     = 40       // bytes of user input an error quotes
 	maxValue     = 64 << 10 // bytes of any one value
 	maxRegions   = 32
-	maxCloud     = 255
-	maxID        = 128
 	maxTemplate  = 2048
 	maxExpect    = 1024
 	maxServiceDD = 100
 )
 
-// quote returns s quoted with %q, cut to its first maxShown bytes (on a
-// character boundary when s is UTF-8) and followed by "…" when cut.
-func quote(s string) string {
-	if len(s) <= maxShown {
-		return strconv.Quote(s)
-	}
-	n := maxShown
-	for i := 0; i < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(s[n]); i++ {
-		n--
-	}
-	return strconv.Quote(s[:n]) + "…"
-}
-
-// quoteURL is quote for a URL that may hold a password in its user info:
-// the password is shown as "xxxxx".
-func quoteURL(s string) string {
-	if start, user, pw, ok := userinfo(s); ok && pw != "" {
-		i := start + len(user) + 1
-		s = s[:i] + "xxxxx" + s[i+len(pw):]
-	}
-	return quote(s)
-}
-
-// userinfo finds the user info of a URL by hand, since templates and bad
-// values need not parse: it returns the authority's start, the user, the
-// password as written and whether there is user info at all.
-func userinfo(s string) (start int, user, pw string, ok bool) {
-	i := strings.Index(s, "://")
-	if i < 0 {
-		return 0, "", "", false
-	}
-	start = i + 3
-	auth := s[start:]
-	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
-		auth = auth[:j]
-	}
-	at := strings.LastIndex(auth, "@")
-	if at < 0 {
-		return 0, "", "", false
-	}
-	user, pw, _ = strings.Cut(auth[:at], ":")
-	return start, user, pw, true
-}
+// quote shows user input in a message: quoted and cut (see ident.Quote).
+func quote(s string) string { return ident.Quote(s) }
 
 // splitList splits a comma-separated value; spaces around items are dropped
 // (they never reach a file), anything else is kept for validation.
@@ -110,37 +65,25 @@ func wantList(names []string) string {
 }
 
 func parseHTTPURL(field, s, example string) error {
-	if c := badChar(s, urlChars); c != "" {
-		return errorf(field, "%s: %s not allowed (want %s)", quoteURL(s), c, urlChars.desc)
+	if err := ident.URLChars(s); err != nil {
+		return errorf(field, "%s", err)
 	}
-	if p := httpURLProblem(s); p != "" {
-		return errorf(field, "%s: %s (e.g. %s)", quoteURL(s), p, example)
+	if err := ident.HTTPURL(s); err != nil {
+		return errorf(field, "%s (e.g. %s)", err, example)
 	}
 	return nil
 }
 
 func parseID(field, s string) (string, error) {
-	if len(s) > maxID {
-		return "", errorf(field, "%d bytes (want at most %d)", len(s), maxID)
-	}
-	if err := checkChars(field, s, idChars); err != nil {
-		return "", err
+	if err := ident.ID(s); err != nil {
+		return "", errorf(field, "%s", err)
 	}
 	return s, nil
 }
 
 func parsePath(field, s, example string) (string, error) {
-	if err := checkChars(field, s, pathChars); err != nil {
-		return "", err
-	}
-	if !strings.HasPrefix(s, "/") {
-		return "", errorf(field, "%s is not an absolute path (e.g. %s)", quote(s), example)
-	}
-	if c := path.Clean(s); c != s {
-		return "", errorf(field, "%s is not a clean path (want %s)", quote(s), quote(c))
-	}
-	if s == "/" {
-		return "", errorf(field, "\"/\" names no file (e.g. %s)", example)
+	if err := ident.FilePath(s, example); err != nil {
+		return "", errorf(field, "%s", err)
 	}
 	return s, nil
 }
@@ -169,104 +112,55 @@ func parseBool(field, s string) (bool, error) {
 	return false, errorf(field, "%s is not a boolean (want true or false)", quote(s))
 }
 
-func parseSupervisorURLs(field, s string) ([]string, error) {
-	var urls []string
+// parseList splits a comma-separated value, checks each entry with check
+// and refuses duplicates; errors name the entry by its position.
+func parseList[T any](field, s string, shown func(string) string, check func(string) (T, error)) ([]T, error) {
+	var out []T
 	seen := map[string]bool{}
 	for i, it := range splitList(s) {
-		if p := supervisorURLProblem(it); p != "" {
-			return nil, errorf(field, "entry %d %s: %s", i+1, quoteURL(it), p)
+		v, err := check(it)
+		if err != nil {
+			return nil, errorf(field, "entry %d %s", i+1, err)
 		}
 		if seen[it] {
-			return nil, errorf(field, "entry %d %s: duplicate", i+1, quoteURL(it))
+			return nil, errorf(field, "entry %d %s: duplicate", i+1, shown(it))
 		}
 		seen[it] = true
-		urls = append(urls, it)
+		out = append(out, v)
 	}
-	return urls, nil
+	return out, nil
+}
+
+// same turns a validator into a check for parseList that keeps the entry.
+func same(valid func(string) error) func(string) (string, error) {
+	return func(s string) (string, error) { return s, valid(s) }
+}
+
+func parseSupervisorURLs(field, s string) ([]string, error) {
+	return parseList(field, s, ident.QuoteURL, same(ident.SupervisorURL))
 }
 
 func parsePrograms(field, s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
-	var progs []string
-	seen := map[string]bool{}
-	for i, it := range splitList(s) {
-		if c := badChar(it, programChars); c != "" {
-			return nil, errorf(field, "entry %d %s: %s not allowed (want %s)", i+1, quote(it), c, programChars.desc)
-		}
-		if !programRE.MatchString(it) {
-			return nil, errorf(field, "entry %d %s: want name, group:name or group:* (e.g. app or web:*)", i+1, quote(it))
-		}
-		if seen[it] {
-			return nil, errorf(field, "entry %d %s: duplicate", i+1, quote(it))
-		}
-		seen[it] = true
-		progs = append(progs, it)
-	}
-	return progs, nil
+	return parseList(field, s, quote, same(ident.Program))
 }
 
-func parseSSMTargets(field, s string) ([]SSMTarget, error) {
+func parseSSMTargets(field, s string) ([]ident.SSMTarget, error) {
 	if s == "" {
 		return nil, nil
 	}
-	var targets []SSMTarget
-	seen := map[string]bool{}
-	for i, it := range splitList(s) {
-		var t SSMTarget
-		if tag, ok := strings.CutPrefix(it, "tag:"); ok {
-			if c := badChar(tag, tagChars); c != "" {
-				return nil, errorf(field, "entry %d %s: %s not allowed (want %s)", i+1, quote(it), c, tagChars.desc)
-			}
-			k, v, ok := strings.Cut(tag, "=")
-			if !ok || k == "" || v == "" || len(k) > 128 || len(v) > 256 {
-				return nil, errorf(field, "entry %d %s: want tag:Key=Value (e.g. tag:Role=app)", i+1, quote(it))
-			}
-			t = SSMTarget{TagKey: k, TagValue: v}
-		} else {
-			if !instanceRE.MatchString(it) {
-				return nil, errorf(field, "entry %d %s: want tag:Key=Value or an instance ID (e.g. tag:Role=app or i-0123456789abcdef0)", i+1, quote(it))
-			}
-			t = SSMTarget{InstanceID: it}
-		}
-		if seen[it] {
-			return nil, errorf(field, "entry %d %s: duplicate", i+1, quote(it))
-		}
-		seen[it] = true
-		targets = append(targets, t)
-	}
-	return targets, nil
+	return parseList(field, s, quote, ident.ParseSSMTarget)
 }
 
 func parseDDTags(field, s string) error {
+	// FieldsFunc drops the separators; any other whitespace or control
+	// byte stays inside a tag and is refused there.
 	for _, tag := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if c := badChar(tag, ddTagChars); c != "" {
-			return errorf(field, "tag %s: %s not allowed (want %s)", quote(tag), c, ddTagChars.desc)
+		if err := ident.DDTag(tag); err != nil {
+			return errorf(field, "tag %s", err)
 		}
-		if len(tag) > 200 {
-			return errorf(field, "tag %s: %d bytes (want at most 200)", quote(tag), len(tag))
-		}
-	}
-	// FieldsFunc dropped separators; any other whitespace or control byte
-	// is refused above because it stays inside a tag.
-	return nil
-}
-
-func parseDogstatsdURL(field, s string) error {
-	ok := false
-	if c := badChar(s, urlChars); c == "" {
-		if u, err := url.Parse(s); err == nil {
-			switch u.Scheme {
-			case "udp":
-				ok = u.Hostname() != "" && (u.Port() == "" || validPort(u.Port())) && (u.Path == "" || u.Path == "/")
-			case "unix", "unixgram", "unixstream":
-				ok = u.Host == "" && strings.HasPrefix(u.Path, "/") && badChar(u.Path, pathChars) == ""
-			}
-		}
-	}
-	if !ok {
-		return errorf(field, "%s: want udp://host:port or unix:///path/to/dsd.socket", quote(s))
 	}
 	return nil
 }

@@ -4,7 +4,7 @@
 package config
 
 import (
-	"fmt"
+	"extcloud-failover/internal/ident"
 	"net/url"
 	"strings"
 )
@@ -113,40 +113,17 @@ func parseRegions(field, s string) ([]Region, error) {
 		if !ok || name == "" || cloud == "" {
 			return nil, errorf(field, "entry %d %s: want REGION=CLOUD", i+1, quote(it))
 		}
-		if !regionRE.MatchString(name) {
-			return nil, errorf(field, "entry %d: region %s is not an upper-case name (want A-Z, 0-9 and _, starting with a letter, at most 16, e.g. EU)", i+1, quote(name))
+		if err := ident.Region(name); err != nil {
+			return nil, errorf(field, "entry %d: region %s", i+1, err)
 		}
 		if seen[name] {
 			return nil, errorf(field, "entry %d: duplicate region %s", i+1, quote(name))
 		}
 		seen[name] = true
-		if p := cloudProblem(cloud); p != "" {
-			return nil, errorf(field, "entry %d (%s): cloud %s: %s", i+1, name, quote(cloud), p)
+		if err := ident.Cloud(cloud); err != nil {
+			return nil, errorf(field, "entry %d (%s): cloud %s", i+1, name, err)
 		}
 		regions = append(regions, Region{Name: name, Cloud: cloud})
 	}
 	return regions, nil
-}
-
-// cloudProblem says why s is not a host[:port] or an http(s) base URL, or
-// returns "".
-func cloudProblem(s string) string {
-	if len(s) > maxCloud {
-		return fmt.Sprintf("%d bytes (want at most %d)", len(s), maxCloud)
-	}
-	if c := badChar(s, cloudChars); c != "" {
-		return fmt.Sprintf("%s not allowed (want %s)", c, cloudChars.desc)
-	}
-	scheme, rest, isURL := strings.Cut(s, "://")
-	if !isURL {
-		if strings.Contains(s, "/") {
-			return "want host[:port] or http(s)://host[:port][/path]"
-		}
-		return hostPortProblem(s)
-	}
-	if scheme != "http" && scheme != "https" {
-		return "scheme must be http or https"
-	}
-	hostport, _, _ := strings.Cut(rest, "/")
-	return hostPortProblem(hostport)
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"extcloud-failover/internal/ident"
 	"net/url"
 	"reflect"
 	"slices"
@@ -226,7 +227,7 @@ func TestValidateLambda(t *testing.T) {
 			checkValidate(t, c.ValidateLambda(), tc.want)
 		})
 	}
-	c := &Config{StateTable: "state", SSMTargets: []SSMTarget{{InstanceID: "i-01234567"}}, EnvFile: DefaultEnvFile}
+	c := &Config{StateTable: "state", SSMTargets: []ident.SSMTarget{{InstanceID: "i-01234567"}}, EnvFile: DefaultEnvFile}
 	checkValidate(t, c.ValidateLambda(), "STATE_KEY: required for Lambda (e.g. extcloud-failover)")
 	c.StateKey, c.EnvFile = "k", ""
 	checkValidate(t, c.ValidateLambda(), "ENV_FILE: required for Lambda: the path on the hosts (e.g. /opt/application/tmp/ext_cloud.env)")
@@ -249,7 +250,7 @@ func checkValidate(t *testing.T, err error, want string) {
 
 func TestCloudOf(t *testing.T) {
 	t.Parallel()
-	cfg, _, err := Load(nil, func(k string) (string, bool) {
+	cfg, err := Load(func(k string) (string, bool) {
 		v, ok := map[string]string{"EXT_CLOUD_FAILOVER_LIST": "NAM=nam.example.com,EU=eu.example.com", "CONNECTION_KEEPALIVE_ORG_ID": "o", "CONNECTION_KEEPALIVE_TXN_ID": "t"}[k]
 		return v, ok
 	}, nil)

@@ -2,7 +2,11 @@
 
 package config
 
-import "net/url"
+import (
+	"net/url"
+
+	"extcloud-failover/internal/ident"
+)
 
 // Secrets returns the non-empty secret values, for log redaction:
 // DD_API_KEY, SUPERVISOR_PASSWORD and passwords in the user info of
@@ -36,7 +40,7 @@ func contains(list []string, s string) bool {
 
 // urlPassword returns the password in s's user info, decoded or as written.
 func urlPassword(s string, raw bool) string {
-	_, _, pw, _ := userinfo(s)
+	pw := ident.URLPassword(s)
 	if raw {
 		return pw
 	}

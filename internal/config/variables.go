@@ -4,6 +4,7 @@
 package config
 
 import (
+	"extcloud-failover/internal/ident"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,12 +34,71 @@ type variable struct {
 	parse   func(c *Config, s, field string) error
 }
 
+// named returns err, from internal/ident, as an *Error for field, or nil.
+func named(field string, err error) error {
+	if err != nil {
+		return errorf(field, "%s", err)
+	}
+	return nil
+}
+
 // flagName is the kebab-case flag of an environment variable.
 func (v *variable) flagName() string {
 	return strings.ReplaceAll(strings.ToLower(v.env), "_", "-")
 }
 
-func (v *variable) isBool() bool { return v.meta == "" }
+// flags returns v's flags as written, with dashes: the aliases, then the
+// kebab-case name.
+func (v *variable) flags() []string {
+	names := make([]string, 0, 1+len(v.aliases))
+	for _, a := range v.aliases {
+		names = append(names, dashed(a))
+	}
+	return append(names, dashed(v.flagName()))
+}
+
+// byEnv returns the variable named env, or nil.
+func byEnv(env string) *variable {
+	for i := range variables {
+		if variables[i].env == env {
+			return &variables[i]
+		}
+	}
+	return nil
+}
+
+// Variable describes one setting to a command line: each variable has a
+// kebab-case flag of the same name, and some have aliases (-r, --region).
+type Variable struct {
+	Env   string   // environment variable, e.g. PROBE_TIMEOUT
+	Flags []string // flags as written, aliases first: -r, --region, --ext-cloud-region
+	Meta  string   // placeholder of the value in usage text; "" for a boolean
+	Help  string   // what it means
+	// Default is the value used when the variable is unset or empty, or ""
+	// when there is none.
+	Default string
+	// DefaultDoc describes the default in words when Default does not say
+	// it ("the first region of the list", "required on the host").
+	DefaultDoc string
+	// Secret values are never shown; prefer the environment to the flag.
+	Secret bool
+}
+
+// IsBool reports whether the variable is a boolean, which a flag sets
+// without a value (--dry-run).
+func (v Variable) IsBool() bool { return v.Meta == "" }
+
+// Variables returns every setting in the order they are validated and
+// documented, for a command line to build its flags from.
+func Variables() []Variable {
+	out := make([]Variable, len(variables))
+	for i := range variables {
+		v := &variables[i]
+		out[i] = Variable{Env: v.env, Flags: v.flags(), Meta: v.meta, Help: v.help, Default: v.def,
+			DefaultDoc: strings.ReplaceAll(v.docDef, "`", ""), Secret: v.secret}
+	}
+	return out
+}
 
 func durationVar(env, def, help string, zeroOK bool, dst func(*Config) *time.Duration) variable {
 	return variable{env: env, def: def, meta: "DURATION", help: help, parse: func(c *Config, s, field string) error {
@@ -137,11 +197,11 @@ var variables = []variable{
 	{env: "STATE_TABLE", meta: "TABLE", docDef: "required for Lambda",
 		help: "DynamoDB table holding the state (Lambda)",
 		parse: func(c *Config, s, field string) error {
-			if s != "" && (len(s) < 3 || len(s) > 255 || !tableRE.MatchString(s)) {
-				return errorf(field, "%s is not a DynamoDB table name (want 3-255 of A-Z a-z 0-9 _ . -)", quote(s))
-			}
 			c.StateTable = s
-			return nil
+			if s == "" {
+				return nil
+			}
+			return named(field, ident.DynamoTable(s))
 		}},
 	{env: "STATE_KEY", def: DefaultStateKey, meta: "KEY",
 		help: "key of the state item in STATE_TABLE (A-Z a-z 0-9 _ . : -, at most 128)",
@@ -158,17 +218,14 @@ var variables = []variable{
 	{env: "SUPERVISOR_USERNAME", meta: "NAME",
 		help: "supervisord HTTP user",
 		parse: func(c *Config, s, field string) error {
-			if strings.Contains(s, ":") {
-				return errorf(field, "must not contain \":\" (value not shown)")
-			}
 			c.SupervisorUsername = s
-			return noSpaceOrControl(field, s)
+			return named(field, ident.UserName(s))
 		}},
 	{env: "SUPERVISOR_PASSWORD", meta: "PASSWORD", secret: true,
 		help: "supervisord HTTP password (secret; prefer the environment to the flag)",
 		parse: func(c *Config, s, field string) error {
 			c.SupervisorPassword = s
-			return noSpaceOrControl(field, s)
+			return named(field, ident.Secret(s))
 		}},
 	{env: "SUPERVISOR_PROGRAMS", meta: "NAMES", docDef: "required on the host",
 		help: "supervisord programs to restart, comma-separated: name, group:name or group:* (on Lambda: empty restarts all)",
@@ -198,20 +255,14 @@ var variables = []variable{
 	{env: "SSM_MAX_CONCURRENCY", def: "50", meta: "N|N%",
 		help: "SSM MaxConcurrency: hosts at once, a count or a percentage",
 		parse: func(c *Config, s, field string) error {
-			if !ssmConcRE.MatchString(s) {
-				return errorf(field, "%s is not a count or percentage (want e.g. 50 or 10%%)", quote(s))
-			}
 			c.SSMMaxConcurrency = s
-			return nil
+			return named(field, ident.SSMMaxConcurrency(s))
 		}},
 	{env: "SSM_MAX_ERRORS", def: "100%", meta: "N|N%",
 		help: "SSM MaxErrors: failures before SSM stops sending, a count or a percentage",
 		parse: func(c *Config, s, field string) error {
-			if !ssmErrorsRE.MatchString(s) {
-				return errorf(field, "%s is not a count or percentage (want e.g. 0, 5 or 100%%)", quote(s))
-			}
 			c.SSMMaxErrors = s
-			return nil
+			return named(field, ident.SSMMaxErrors(s))
 		}},
 	{env: "SSM_COMMAND_TIMEOUT", def: "300s", meta: "DURATION",
 		help: "how long a pushed command may run on a host (SSM executionTimeout), whole seconds from 1s to 48h; polled across checks, so it may outlast one",
@@ -220,11 +271,8 @@ var variables = []variable{
 			if err != nil {
 				return err
 			}
-			if d < time.Second || d > 48*time.Hour || d%time.Second != 0 {
-				return errorf(field, "%s is out of range (want whole seconds from 1s to 48h, e.g. 300s)", d)
-			}
 			c.SSMCommandTimeout = d
-			return nil
+			return named(field, ident.SSMCommandTimeout(d))
 		}},
 	{env: "LATENCY_CHECK", def: LatencyOnFailure, meta: "MODE",
 		help: "local-network guard: off, on-failure (when a probe fails) or always",
@@ -244,16 +292,13 @@ var variables = []variable{
 		help: "Datadog API key (secret; prefer the environment to the flag)",
 		parse: func(c *Config, s, field string) error {
 			c.DDAPIKey = s
-			return noSpaceOrControl(field, s)
+			return named(field, ident.Secret(s))
 		}},
-	{env: "DD_SITE", def: "datadoghq.com", meta: "HOST",
-		help: "Datadog site",
+	{env: "DD_SITE", def: "datadoghq.com", meta: "SITE",
+		help: "Datadog site: a host name, or the base URL of a proxy (https://proxy.example.com:8443; Lambda only, unless DD_LOGS_INTAKE_URL is set)",
 		parse: func(c *Config, s, field string) error {
-			if !validHostname(s) {
-				return errorf(field, "%s is not a host name (want e.g. datadoghq.com or datadoghq.eu)", quote(s))
-			}
-			c.DDSite = s
-			return nil
+			c.DDSite = strings.TrimSuffix(s, "/")
+			return named(field, ident.DatadogSite(s))
 		}},
 	{env: "DD_SERVICE", def: "extcloud-failover", meta: "NAME",
 		help: "service name on logs and metrics",
@@ -262,13 +307,13 @@ var variables = []variable{
 				return errorf(field, "%d bytes (want at most %d)", len(s), maxServiceDD)
 			}
 			c.DDService = s
-			return checkChars(field, s, ddTagChars)
+			return named(field, ident.DDTag(s))
 		}},
 	httpURLVar("DD_LOGS_INTAKE_URL", "Datadog logs intake URL, instead of the one derived from DD_SITE", "https://logs-proxy.example.com/api/v2/logs", func(c *Config) *string { return &c.DDLogsIntakeURL }),
 	{env: "DD_AGENT_HOST", meta: "HOST",
 		help: "DogStatsD agent host[:port] (port 8125 by default)",
 		parse: func(c *Config, s, field string) error {
-			if s != "" && hostPortProblem(s) != "" {
+			if s != "" && ident.HostPort(s) != nil {
 				return errorf(field, "%s is not a host[:port] (want e.g. 127.0.0.1 or dd-agent:8125)", quote(s))
 			}
 			c.DDAgentHost = s
@@ -281,7 +326,7 @@ var variables = []variable{
 				return nil
 			}
 			c.DDDogstatsdURL = s
-			return parseDogstatsdURL(field, s)
+			return named(field, ident.DogStatsdURL(s))
 		}},
 	{env: "DD_TAGS", meta: "TAGS",
 		help: "extra tags on logs and metrics, comma-separated key:value",

@@ -36,9 +36,9 @@ const latencyBody = "test=test"
 // initialised and again in every speedtest.New (which starts from
 // http.DefaultClient before applying options). So New is called once, here,
 // while the program initialises (after speedtest-go's own initialisation,
-// before main and before any request), and http.DefaultClient.Transport is
-// then put back to nil, the standard library's default. No other package
-// sees the library's change.
+// before main and before any request), and http.DefaultClient.Transport,
+// when it is still the library's, is then put back to nil, the standard
+// library's default. No other package sees the library's change.
 var (
 	pingClient      = &http.Client{Transport: &judgingTransport{base: guardTransport()}}
 	speedtestClient = newSpeedtestClient()
@@ -48,7 +48,9 @@ func newSpeedtestClient() *speedtest.Speedtest {
 	// WithDoer must be the last option: WithUserConfig would point the
 	// doer's transport back at the library's own.
 	c := speedtest.New(speedtest.WithDoer(pingClient))
-	http.DefaultClient.Transport = nil
+	if _, ours := http.DefaultClient.Transport.(*speedtest.Speedtest); ours {
+		http.DefaultClient.Transport = nil
+	}
 	return c
 }
 

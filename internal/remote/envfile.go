@@ -1,3 +1,6 @@
+// This file holds ext_cloud.env: its keys, rendering, parsing and the
+// atomic, fenced write.
+
 package remote
 
 import (
@@ -11,6 +14,7 @@ import (
 	"strings"
 
 	"extcloud-failover/internal/atomicfile"
+	"extcloud-failover/internal/ident"
 )
 
 // Keys of ext_cloud.env that Render writes and Parse interprets.
@@ -39,46 +43,20 @@ func (e EnvFile) Target() Target {
 }
 
 // ValidateTarget reports whether t may be written to a file or passed to a
-// shell: the cloud matches [A-Za-z0-9_.:/-]+, the region [A-Z][A-Z0-9_]* and
-// the generation is not negative. Errors wrap ErrInvalidTarget.
+// shell: the cloud and region follow internal/ident's rules (ident.Cloud,
+// ident.Region) and the generation is not negative. Errors wrap
+// ErrInvalidTarget.
 func ValidateTarget(t Target) error {
-	if !validCloud(t.Cloud) {
-		return fmt.Errorf("cloud %q (want letters, digits and _.:/-): %w", t.Cloud, ErrInvalidTarget)
+	if err := ident.Cloud(t.Cloud); err != nil {
+		return fmt.Errorf("cloud %w: %w", err, ErrInvalidTarget)
 	}
-	if !validRegion(t.Region) {
-		return fmt.Errorf("region %q (want an upper-case name such as EU): %w", t.Region, ErrInvalidTarget)
+	if err := ident.Region(t.Region); err != nil {
+		return fmt.Errorf("region %w: %w", err, ErrInvalidTarget)
 	}
 	if t.Generation < 0 {
 		return fmt.Errorf("generation %d (want 0 or more): %w", t.Generation, ErrInvalidTarget)
 	}
 	return nil
-}
-
-func validCloud(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '_' || c == '.' || c == ':' || c == '/' || c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func validRegion(s string) bool {
-	if s == "" || s[0] < 'A' || s[0] > 'Z' {
-		return false
-	}
-	for _, c := range []byte(s[1:]) {
-		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // Render returns the ext_cloud.env content for t: a header comment, then
@@ -114,8 +92,8 @@ func Parse(data []byte) (EnvFile, error) {
 			return EnvFile{}, fmt.Errorf("line %d: missing \"=\" (want KEY=VALUE)", n)
 		}
 		key = strings.TrimSpace(key)
-		if !validEnvKey(key) {
-			return EnvFile{}, fmt.Errorf("line %d: bad key %q (want letters, digits and _)", n, key)
+		if err := ident.EnvKey(key); err != nil {
+			return EnvFile{}, fmt.Errorf("line %d: %w", n, err)
 		}
 		value = unquoteEnvValue(strings.TrimSpace(value))
 		switch key {
@@ -137,18 +115,6 @@ func Parse(data []byte) (EnvFile, error) {
 		}
 	}
 	return e, nil
-}
-
-func validEnvKey(s string) bool {
-	if s == "" || '0' <= s[0] && s[0] <= '9' {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 func unquoteEnvValue(v string) string {

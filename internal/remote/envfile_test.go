@@ -91,7 +91,11 @@ func TestValidateTarget(t *testing.T) {
 		t    Target
 		ok   bool
 	}{
-		{"good", Target{Region: "EU_2", Cloud: "eu-1.example.com:443/x_y", Generation: 1}, true},
+		{"good", Target{Region: "EU_2", Cloud: "https://eu-1.example.com:443/x_y", Generation: 1}, true},
+		{"host and port", Target{Region: "EU", Cloud: "eu-1.example.com:443"}, true},
+		{"ipv6 loopback", Target{Region: "EU", Cloud: "[::1]:8443"}, true},
+		{"path without a scheme", Target{Region: "EU", Cloud: "eu-1.example.com:443/x_y"}, false},
+		{"region too long", Target{Region: "ABCDEFGHIJKLMNOPQ", Cloud: "c"}, false},
 		{"zero generation", Target{Region: "EU", Cloud: "c"}, true},
 		{"empty cloud", Target{Region: "EU"}, false},
 		{"cloud with newline", Target{Region: "EU", Cloud: "c\nEXT_CLOUD_REGION=NAM"}, false},

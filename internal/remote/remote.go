@@ -1,3 +1,6 @@
+// This file holds what every pusher shares: Target, Result and their
+// errors.
+
 package remote
 
 import (

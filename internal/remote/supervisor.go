@@ -1,3 +1,6 @@
+// This file holds the Supervisor pusher: the env file plus supervisord
+// XML-RPC restarts on one or more supervisords.
+
 package remote
 
 import (
@@ -14,6 +17,8 @@ import (
 	"time"
 
 	"github.com/kolo/xmlrpc"
+
+	"extcloud-failover/internal/ident"
 )
 
 // Supervisor defaults.
@@ -99,8 +104,8 @@ func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
 		return nil, errors.New("SUPERVISOR_PROGRAMS: empty (want program names, group:name or group:*)")
 	}
 	for _, p := range c.Programs {
-		if !ValidProgram(p) {
-			return nil, fmt.Errorf("SUPERVISOR_PROGRAMS: bad program %q (want name, group:name or group:*, from letters, digits and _.-)", p)
+		if err := ident.Program(p); err != nil {
+			return nil, fmt.Errorf("SUPERVISOR_PROGRAMS: bad program %w", err)
 		}
 	}
 	if c.EnvFile == "" {
@@ -139,30 +144,6 @@ func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
 		s.hosts = append(s.hosts, h)
 	}
 	return s, nil
-}
-
-// ValidProgram reports whether p is a supervisord program as SUPERVISOR_PROGRAMS
-// names it: name, group:name or group:*, each name of letters, digits and
-// _.-. Such a value is safe in an XML-RPC call and, unquoted, in a shell
-// command line (with globbing off, for group:*).
-func ValidProgram(p string) bool {
-	group, name, grouped := strings.Cut(p, ":")
-	if !grouped {
-		return validProgramName(p)
-	}
-	return validProgramName(group) && (name == "*" || validProgramName(name))
-}
-
-func validProgramName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 func newSVHost(raw, user, pass string) (*svHost, error) {

@@ -656,9 +656,9 @@ func TestNewSupervisorErrors(t *testing.T) {
 		{"no host", func(c *SupervisorConfig) { c.URLs = []string{"http:///RPC2"} }, "SUPERVISOR_URL entry 1: http:///RPC2: no host (want http://host:port/RPC2)"},
 		{"twice", func(c *SupervisorConfig) { c.URLs = []string{"http://h:1", "http://u:topsecret@h:1"} }, "SUPERVISOR_URL: http://h:1 listed twice"},
 		{"no programs", func(c *SupervisorConfig) { c.Programs = nil }, "SUPERVISOR_PROGRAMS: empty (want program names, group:name or group:*)"},
-		{"shell in program", func(c *SupervisorConfig) { c.Programs = []string{"app;reboot"} }, `SUPERVISOR_PROGRAMS: bad program "app;reboot" (want name, group:name or group:*, from letters, digits and _.-)`},
-		{"star without group", func(c *SupervisorConfig) { c.Programs = []string{"*"} }, `SUPERVISOR_PROGRAMS: bad program "*" (want name, group:name or group:*, from letters, digits and _.-)`},
-		{"empty group", func(c *SupervisorConfig) { c.Programs = []string{":app"} }, `SUPERVISOR_PROGRAMS: bad program ":app" (want name, group:name or group:*, from letters, digits and _.-)`},
+		{"shell in program", func(c *SupervisorConfig) { c.Programs = []string{"app;reboot"} }, `SUPERVISOR_PROGRAMS: bad program "app;reboot": character ';' not allowed (want A-Z a-z 0-9 _ . - and group:name or group:*)`},
+		{"star without group", func(c *SupervisorConfig) { c.Programs = []string{"*"} }, `SUPERVISOR_PROGRAMS: bad program "*": want name, group:name or group:* (e.g. app or web:*)`},
+		{"empty group", func(c *SupervisorConfig) { c.Programs = []string{":app"} }, `SUPERVISOR_PROGRAMS: bad program ":app": want name, group:name or group:* (e.g. app or web:*)`},
 		{"no env file", func(c *SupervisorConfig) { c.EnvFile = "" }, "ENV_FILE: empty (want the path of ext_cloud.env)"},
 	}
 	for _, tt := range tests {

@@ -139,12 +139,3 @@ func (s *Statsd) Close() error {
 	}
 	return nil
 }
-
-// Discard drops every metric: the Metrics of a run without an agent.
-type Discard struct{}
-
-// Gauge does nothing.
-func (Discard) Gauge(string, float64, ...string) {}
-
-// Count does nothing.
-func (Discard) Count(string, int64, ...string) {}

@@ -6,7 +6,9 @@
 // never a skip: `make test` installs everything these helpers need.
 //
 // Subpackages hold what plain programs (make bench, make demo) share with
-// the tests: rie, the real Lambda Runtime Interface Emulator around a
-// function binary; lambdart, a local Lambda Runtime API; and supervisord, a
-// private supervisord.
+// the tests: dynalite, the dynalite launcher and its DynamoDB clients;
+// localssm, the local SSM endpoint; rie, the real Lambda Runtime Interface
+// Emulator around a function binary; lambdart, a local Lambda Runtime API;
+// supervisord, a private supervisord; and syncbuf, the buffer they all read
+// while a process writes it.
 package testenv

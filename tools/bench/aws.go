@@ -8,21 +8,14 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"extcloud-failover/internal/state/dynamo"
+	"extcloud-failover/internal/testenv/dynalite"
 )
 
 const benchTable = "bench-state"
@@ -30,59 +23,15 @@ const benchTable = "bench-state"
 // startDynalite starts the pinned dynalite (tools/dynalite) on a free port,
 // creates the state table and returns its endpoint.
 func (b *bench) startDynalite(ctx context.Context) (string, error) {
-	bin := filepath.Join(b.root, "tools/dynalite/node_modules/.bin/dynalite")
-	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("dynalite missing: run `make tools` (npm ci --prefix tools/dynalite)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	inst, err := dynalite.Start(b.root)
 	if err != nil {
 		return "", err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start dynalite: %w", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	b.cleanup = append(b.cleanup, func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	})
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("dynalite not listening after 30s: %w", err)
-		}
-		select {
-		case <-done:
-			return "", fmt.Errorf("dynalite exited at start")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	if err := dynamo.CreateTable(ctx, dynamoClient(endpoint), benchTable); err != nil {
+	b.cleanup = append(b.cleanup, inst.Stop)
+	if err := dynamo.CreateTable(ctx, dynalite.Client(inst.Endpoint), benchTable); err != nil {
 		return "", fmt.Errorf("create table: %w", err)
 	}
-	return endpoint, nil
-}
-
-// dynamoClient is a DynamoDB client for endpoint with fake credentials;
-// optFns add middleware.
-func dynamoClient(endpoint string, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	}, optFns...)
+	return inst.Endpoint, nil
 }
 
 // opCounter counts AWS API calls by operation (X-Amz-Target suffix) and

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/ident"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
 )
@@ -174,21 +175,21 @@ func (b *bench) ssmCalls(ctx context.Context) error {
 	}
 	client := ssm.New(ssm.Options{Region: "us-east-1", BaseEndpoint: aws.String(ep.url),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	ids := make([]ssmpush.Target, 1000)
+	ids := make([]ident.SSMTarget, 1000)
 	for i := range ids {
-		ids[i] = ssmpush.Target{InstanceID: fmt.Sprintf("i-%017x", i)}
+		ids[i] = ident.SSMTarget{InstanceID: fmt.Sprintf("i-%017x", i)}
 	}
 	cases := []struct {
 		key     string
 		name    string
-		targets []ssmpush.Target
+		targets []ident.SSMTarget
 		tagged  int
 		hosts   int
 		maxSend int
 	}{
 		{"ids1k", "1,000 instance IDs", ids, 0, 1000, 20},
-		{"tag1k", "one tag matching 1,000 instances", []ssmpush.Target{{TagKey: "ExtCloudFailover", TagValue: "app"}}, 1000, 1000, 1},
-		{"tag10k", "one tag matching 10,000 instances", []ssmpush.Target{{TagKey: "ExtCloudFailover", TagValue: "app"}}, 10000, 10000, 1},
+		{"tag1k", "one tag matching 1,000 instances", []ident.SSMTarget{{TagKey: "ExtCloudFailover", TagValue: "app"}}, 1000, 1000, 1},
+		{"tag10k", "one tag matching 10,000 instances", []ident.SSMTarget{{TagKey: "ExtCloudFailover", TagValue: "app"}}, 10000, 10000, 1},
 	}
 	for _, c := range cases {
 		ep.setTagged(c.tagged)

@@ -68,7 +68,7 @@ func nsString(ns float64) string {
 func (b *bench) goBenchmarks(ctx context.Context) error {
 	pkgs := []struct{ pkg, regex string }{
 		{"./internal/check", "^BenchmarkDecide"},
-		{"./internal/config", "^BenchmarkLoad"},
+		{"./cmd/cron", "^BenchmarkLoad"},
 		{"./internal/remote", "^BenchmarkRender"},
 		{"./internal/state", "^Benchmark(FileStore|AtomicWrite|ReadFile)"},
 	}
@@ -101,7 +101,7 @@ func (b *bench) goBenchmarks(ctx context.Context) error {
 	pairs := []pair{
 		{"BenchmarkDecideHealthy", "BenchmarkDecideBaselineCopy", "check.Decide, healthy and nothing to change", "copying the state into a Decision (the least Decide can do)", "./internal/check", true},
 		{"BenchmarkDecideOutage", "BenchmarkDecideBaselineCopy", "check.Decide, failing below the threshold", "copying the state into a Decision", "./internal/check", false},
-		{"BenchmarkLoad", "BenchmarkLoadBaselineFlags", "config.Load: defaults, environment, flags, validation (typical host setup)", "flag.FlagSet with the same flags parsing the same arguments, no validation", "./internal/config", false},
+		{"BenchmarkLoad", "BenchmarkLoadBaselineFlags", "the check command line and config.Load: defaults, environment, flags, validation (typical host setup)", "flag.FlagSet with the same flags parsing the same arguments, no validation", "./cmd/cron", false},
 		{"BenchmarkRender", "BenchmarkRenderBaselineSprintf", "remote.Render of ext_cloud.env", "fmt.Sprintf of the same three lines", "./internal/remote", false},
 		{"BenchmarkFileStoreSwap", "BenchmarkAtomicWriteBaseline", "state.FileStore.Swap", "renameio.WriteFile of the same bytes", "./internal/state", false},
 		{"BenchmarkFileStoreLoad", "BenchmarkReadFileBaseline", "state.FileStore.Load", "os.ReadFile of the same bytes", "./internal/state", false},

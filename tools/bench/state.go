@@ -21,6 +21,7 @@ import (
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 	"extcloud-failover/internal/state/dynamo"
+	"extcloud-failover/internal/testenv/dynalite"
 )
 
 // dynalite returns the endpoint of the bench's dynalite, starting it once.
@@ -78,7 +79,7 @@ func (b *bench) stateFigures(ctx context.Context) error {
 		return err
 	}
 	ops := newOpCounter()
-	store := dynamo.NewStore(dynamoClient(ep, countOps(ops)), benchTable, "bench-middleware")
+	store := dynamo.NewStore(dynalite.Client(ep, countOps(ops)), benchTable, "bench-middleware")
 	if _, err := store.Swap(ctx, state.State{}, state.State{ActiveRegion: "NAM", Generation: 1}); err != nil {
 		return err
 	}

@@ -1,3 +1,7 @@
+// This file holds the SSM Run Command pusher: the script each host runs,
+// how a push is split into SendCommand calls, and the polling of their
+// invocations, by the call that sent them and by later ones (Poll).
+
 package ssmpush
 
 import (
@@ -6,8 +10,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"extcloud-failover/internal/ident"
 	"extcloud-failover/internal/remote"
 )
 
@@ -35,20 +38,13 @@ type API interface {
 	GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, optFns ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error)
 }
 
-// Target selects hosts: a tag (TagKey, TagValue) or one InstanceID.
-type Target struct {
-	TagKey     string
-	TagValue   string
-	InstanceID string
-}
-
 // Config configures an SSM pusher. Zero fields take the documented
 // defaults.
 type Config struct {
 	// Targets are the hosts a push without explicit hosts goes to.
-	Targets []Target
-	// EnvFile is the env file's absolute path on the hosts; it must match
-	// ^/[A-Za-z0-9_./-]+$.
+	Targets []ident.SSMTarget
+	// EnvFile is the env file's absolute path on the hosts (see
+	// ident.FilePath).
 	EnvFile string
 	// Programs are the supervisord programs restarted after the file
 	// changes (name or group:name or group:*); empty means all.
@@ -88,8 +84,6 @@ const (
 	DefaultPollInterval   = time.Second
 	DefaultComment        = "extcloud-failover"
 	DefaultCommandTimeout = 300 * time.Second
-	// MaxCommandTimeout is SSM's limit on executionTimeout (48 hours).
-	MaxCommandTimeout = 48 * time.Hour
 	// DeliveryTimeout is the command's TimeoutSeconds, SSM's minimum: a host
 	// that has not received the command by then never runs it, and is sent
 	// it again.
@@ -123,9 +117,6 @@ func New(api API, c Config) *Pusher {
 }
 
 var (
-	envPathRE     = regexp.MustCompile(`^/[A-Za-z0-9_./-]+$`)
-	instanceIDRE  = regexp.MustCompile(`^(i-([0-9A-Za-z]{8}|[0-9A-Za-z]{17})|mi-[0-9A-Za-z]{17})$`)
-	ssmLimitRE    = regexp.MustCompile(`^([1-9][0-9]{0,5}|[1-9][0-9]?%|100%|0%?)$`)
 	errNoAnswer   = errors.New("no answer from the host")
 	errNoInstance = errors.New("no instance matched")
 )
@@ -143,12 +134,12 @@ func Script(t remote.Target, envFile string, programs []string) (string, error) 
 	if err := remote.ValidateTarget(t); err != nil {
 		return "", err
 	}
-	if err := validateEnvPath(envFile); err != nil {
-		return "", err
+	if err := ident.FilePath(envFile, exampleEnvFile); err != nil {
+		return "", fmt.Errorf("ENV_FILE: %w: %w", err, ErrInvalid)
 	}
 	for _, p := range programs {
-		if !remote.ValidProgram(p) {
-			return "", fmt.Errorf("SUPERVISOR_PROGRAMS: program %q (want name, group:name or group:*, from letters, digits and _.-): %w", p, ErrInvalid)
+		if err := ident.Program(p); err != nil {
+			return "", fmt.Errorf("SUPERVISOR_PROGRAMS: program %w: %w", err, ErrInvalid)
 		}
 	}
 	var b strings.Builder
@@ -161,12 +152,8 @@ func Script(t remote.Target, envFile string, programs []string) (string, error) 
 	return b.String(), nil
 }
 
-func validateEnvPath(p string) error {
-	if !envPathRE.MatchString(p) || path.Clean(p) != p || p == "/" {
-		return fmt.Errorf("ENV_FILE %q (want a clean absolute path of letters, digits and _./-, e.g. /opt/application/tmp/ext_cloud.env): %w", p, ErrInvalid)
-	}
-	return nil
-}
+// exampleEnvFile is the example an ENV_FILE error shows.
+const exampleEnvFile = "/opt/application/tmp/ext_cloud.env"
 
 // plan splits the push into SendCommand calls.
 func (s *Pusher) plan(hosts []string) ([]ssmSend, error) {
@@ -174,21 +161,20 @@ func (s *Pusher) plan(hosts []string) ([]ssmSend, error) {
 	var sends []ssmSend
 	if len(hosts) > 0 {
 		for _, id := range hosts {
-			if !instanceIDRE.MatchString(id) {
-				return nil, fmt.Errorf("pending host %q is not an instance ID (want i-0123456789abcdef0 or mi-...): %w", id, ErrInvalid)
+			if err := ident.InstanceID(id); err != nil {
+				return nil, fmt.Errorf("pending host %w: %w", err, ErrInvalid)
 			}
 		}
 		ids = hosts
 	} else {
 		byKey := map[string]*types.Target{}
 		for i, tg := range s.c.Targets {
-			switch {
-			case tg.InstanceID != "" && tg.TagKey == "":
-				if !instanceIDRE.MatchString(tg.InstanceID) {
-					return nil, fmt.Errorf("SSM_TARGETS entry %d: %q is not an instance ID (want i-0123456789abcdef0 or mi-...): %w", i+1, tg.InstanceID, ErrInvalid)
-				}
+			if err := tg.Check(); err != nil {
+				return nil, fmt.Errorf("SSM_TARGETS entry %d: %w: %w", i+1, err, ErrInvalid)
+			}
+			if tg.InstanceID != "" {
 				ids = append(ids, tg.InstanceID)
-			case tg.InstanceID == "" && tg.TagKey != "" && tg.TagValue != "":
+			} else {
 				// One call per key: values of one key are ORed by SSM,
 				// while several keys in one call would be ANDed.
 				key := "tag:" + tg.TagKey
@@ -199,9 +185,6 @@ func (s *Pusher) plan(hosts []string) ([]ssmSend, error) {
 				if !slices.Contains(byKey[key].Values, tg.TagValue) {
 					byKey[key].Values = append(byKey[key].Values, tg.TagValue)
 				}
-			default:
-				return nil, fmt.Errorf("SSM_TARGETS entry %d: tag key %q, tag value %q, instance ID %q (want tag:Key=Value or an instance ID): %w",
-					i+1, tg.TagKey, tg.TagValue, tg.InstanceID, ErrInvalid)
 			}
 		}
 	}
@@ -289,17 +272,14 @@ func (s *Pusher) Push(ctx context.Context, t remote.Target, hosts []string) (rem
 	if err != nil {
 		return remote.Result{}, fmt.Errorf("ssm push: %w", err)
 	}
-	if !ssmLimitRE.MatchString(s.c.MaxConcurrency) {
-		return remote.Result{}, fmt.Errorf("ssm push: SSM_MAX_CONCURRENCY %q (want a number such as 50 or a percentage such as 10%%): %w",
-			s.c.MaxConcurrency, ErrInvalid)
+	if err := ident.SSMMaxConcurrency(s.c.MaxConcurrency); err != nil {
+		return remote.Result{}, fmt.Errorf("ssm push: SSM_MAX_CONCURRENCY: %w: %w", err, ErrInvalid)
 	}
-	if !ssmLimitRE.MatchString(s.c.MaxErrors) {
-		return remote.Result{}, fmt.Errorf("ssm push: SSM_MAX_ERRORS %q (want a number such as 0 or a percentage such as 100%%): %w",
-			s.c.MaxErrors, ErrInvalid)
+	if err := ident.SSMMaxErrors(s.c.MaxErrors); err != nil {
+		return remote.Result{}, fmt.Errorf("ssm push: SSM_MAX_ERRORS: %w: %w", err, ErrInvalid)
 	}
-	if s.c.CommandTimeout%time.Second != 0 || s.c.CommandTimeout > MaxCommandTimeout {
-		return remote.Result{}, fmt.Errorf("ssm push: SSM_COMMAND_TIMEOUT %v (want whole seconds from 1s to 48h, e.g. 300s): %w",
-			s.c.CommandTimeout, ErrInvalid)
+	if err := ident.SSMCommandTimeout(s.c.CommandTimeout); err != nil {
+		return remote.Result{}, fmt.Errorf("ssm push: SSM_COMMAND_TIMEOUT: %w: %w", err, ErrInvalid)
 	}
 	sends, err := s.plan(hosts)
 	if err != nil {

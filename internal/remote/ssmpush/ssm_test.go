@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"extcloud-failover/internal/ident"
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/testenv"
@@ -140,7 +141,7 @@ func TestSSMPushRestartsOnceAndIsIdempotent(t *testing.T) {
 		NotYetPolls: 1, // the first poll of each command finds nothing yet
 	})
 	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-		Targets:      []ssmpush.Target{{InstanceID: h.id}},
+		Targets:      []ident.SSMTarget{{InstanceID: h.id}},
 		EnvFile:      h.envFile,
 		Programs:     []string{"app"},
 		PollInterval: 20 * time.Millisecond,
@@ -260,7 +261,7 @@ func TestSSMPushRestartsOnceAndIsIdempotent(t *testing.T) {
 func TestSSMPushRejectsUnsafeValues(t *testing.T) {
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil)})
 	good := ssmpush.Config{
-		Targets:      []ssmpush.Target{{InstanceID: instanceID(1)}},
+		Targets:      []ident.SSMTarget{{InstanceID: instanceID(1)}},
 		EnvFile:      filepath.Join(t.TempDir(), "ext_cloud.env"),
 		Programs:     []string{"app", "web:*"},
 		PollInterval: 10 * time.Millisecond,
@@ -278,18 +279,29 @@ func TestSSMPushRejectsUnsafeValues(t *testing.T) {
 		{name: "cloud_backtick", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Cloud = "eu.example.test`id`" }, target: remote.ErrInvalidTarget},
 		{name: "cloud_newline", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Cloud = "eu\nEXT_CLOUD_GENERATION=99" }, target: remote.ErrInvalidTarget},
 		{name: "negative_generation", edit: func(_ *ssmpush.Config, t *remote.Target) { t.Generation = -1 }, target: remote.ErrInvalidTarget},
-		{name: "env_file_relative", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "tmp/ext_cloud.env" }, target: ssmpush.ErrInvalid, want: `ENV_FILE "tmp/ext_cloud.env" (want a clean absolute path`},
-		{name: "env_file_quote", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/tmp/x';reboot;'" }, target: ssmpush.ErrInvalid, want: `ENV_FILE `},
-		{name: "env_file_space", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/tmp/a b" }, target: ssmpush.ErrInvalid, want: `ENV_FILE "/tmp/a b"`},
-		{name: "env_file_dotdot", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/opt/../etc/passwd" }, target: ssmpush.ErrInvalid, want: `ENV_FILE "/opt/../etc/passwd"`},
+		{name: "env_file_relative", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "tmp/ext_cloud.env" }, target: ssmpush.ErrInvalid, want: `ENV_FILE: "tmp/ext_cloud.env" is not an absolute path (e.g. /opt/application/tmp/ext_cloud.env)`},
+		{name: "env_file_quote", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/tmp/x';reboot;'" }, target: ssmpush.ErrInvalid, want: `ENV_FILE: "/tmp/x';reboot;'": character '\'' not allowed`},
+		{name: "env_file_space", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/tmp/a b" }, target: ssmpush.ErrInvalid, want: `ENV_FILE: "/tmp/a b": character ' ' not allowed`},
+		{name: "env_file_dotdot", edit: func(c *ssmpush.Config, _ *remote.Target) { c.EnvFile = "/opt/../etc/passwd" }, target: ssmpush.ErrInvalid, want: `ENV_FILE: "/opt/../etc/passwd" is not a clean path`},
 		{name: "program_semicolon", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"app;reboot"} }, target: ssmpush.ErrInvalid, want: `SUPERVISOR_PROGRAMS: program "app;reboot"`},
 		{name: "program_space", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"app web"} }, target: ssmpush.ErrInvalid, want: `SUPERVISOR_PROGRAMS: program "app web"`},
 		{name: "program_glob_name", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Programs = []string{"*"} }, target: ssmpush.ErrInvalid, want: `SUPERVISOR_PROGRAMS: program "*"`},
-		{name: "max_errors", edit: func(c *ssmpush.Config, _ *remote.Target) { c.MaxErrors = "1;x" }, target: ssmpush.ErrInvalid, want: `SSM_MAX_ERRORS "1;x" (want a number`},
-		{name: "max_concurrency", edit: func(c *ssmpush.Config, _ *remote.Target) { c.MaxConcurrency = "50 x" }, target: ssmpush.ErrInvalid, want: `SSM_MAX_CONCURRENCY "50 x" (want a number`},
+		{name: "max_errors", edit: func(c *ssmpush.Config, _ *remote.Target) { c.MaxErrors = "1;x" }, target: ssmpush.ErrInvalid, want: `SSM_MAX_ERRORS: "1;x" is not a count or percentage`},
+		{name: "max_concurrency", edit: func(c *ssmpush.Config, _ *remote.Target) { c.MaxConcurrency = "50 x" }, target: ssmpush.ErrInvalid, want: `SSM_MAX_CONCURRENCY: "50 x" is not a count or percentage`},
+		{name: "max_concurrency_zero", edit: func(c *ssmpush.Config, _ *remote.Target) { c.MaxConcurrency = "0" }, target: ssmpush.ErrInvalid, want: `SSM_MAX_CONCURRENCY: "0" is not a count or percentage (want e.g. 50 or 10%)`},
+		{name: "max_concurrency_zero_percent", edit: func(c *ssmpush.Config, _ *remote.Target) { c.MaxConcurrency = "0%" }, target: ssmpush.ErrInvalid, want: `SSM_MAX_CONCURRENCY: "0%"`},
+		{name: "target_upper_case_instance_id", edit: func(c *ssmpush.Config, _ *remote.Target) {
+			c.Targets = []ident.SSMTarget{{InstanceID: "i-0123456789ABCDEF0"}}
+		}, target: ssmpush.ErrInvalid, want: `SSM_TARGETS entry 1: "i-0123456789ABCDEF0" is not an instance ID`},
+		{name: "target_tag_and_instance", edit: func(c *ssmpush.Config, _ *remote.Target) {
+			c.Targets = []ident.SSMTarget{{TagKey: "role", TagValue: "app", InstanceID: "i-01234567"}}
+		}, target: ssmpush.ErrInvalid, want: `SSM_TARGETS entry 1: tag key "role"`},
+		{name: "target_tag_shell", edit: func(c *ssmpush.Config, _ *remote.Target) {
+			c.Targets = []ident.SSMTarget{{TagKey: "role", TagValue: "a;b"}}
+		}, target: ssmpush.ErrInvalid, want: `SSM_TARGETS entry 1: "tag:role=a;b": character ';' not allowed`},
 		{name: "host_not_an_instance", edit: func(*ssmpush.Config, *remote.Target) {}, hosts: []string{"i-1;reboot"}, target: ssmpush.ErrInvalid, want: `pending host "i-1;reboot" is not an instance ID`},
-		{name: "target_tag_without_value", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = []ssmpush.Target{{TagKey: "role"}} }, target: ssmpush.ErrInvalid, want: `SSM_TARGETS entry 1: `},
-		{name: "target_bad_instance_id", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = []ssmpush.Target{{InstanceID: "i-1;reboot"}} }, target: ssmpush.ErrInvalid, want: `SSM_TARGETS entry 1: "i-1;reboot" is not an instance ID`},
+		{name: "target_tag_without_value", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = []ident.SSMTarget{{TagKey: "role"}} }, target: ssmpush.ErrInvalid, want: `SSM_TARGETS entry 1: `},
+		{name: "target_bad_instance_id", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = []ident.SSMTarget{{InstanceID: "i-1;reboot"}} }, target: ssmpush.ErrInvalid, want: `SSM_TARGETS entry 1: "i-1;reboot" is not an instance ID`},
 		{name: "no_targets", edit: func(c *ssmpush.Config, _ *remote.Target) { c.Targets = nil }, target: ssmpush.ErrInvalid, want: `SSM_TARGETS: empty (want tag:Key=Value or instance IDs`},
 	}
 	for _, tc := range tests {
@@ -372,11 +384,11 @@ func TestSSMPushBatchesInstanceIDs(t *testing.T) {
 	})
 
 	t.Run("configured_targets", func(t *testing.T) {
-		var targets []ssmpush.Target
+		var targets []ident.SSMTarget
 		for _, id := range ids {
-			targets = append(targets, ssmpush.Target{InstanceID: id})
+			targets = append(targets, ident.SSMTarget{InstanceID: id})
 		}
-		targets = append(targets, ssmpush.Target{InstanceID: ids[0]}) // duplicates are sent once
+		targets = append(targets, ident.SSMTarget{InstanceID: ids[0]}) // duplicates are sent once
 		p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
 			Targets: targets, EnvFile: envFile, Programs: []string{"app"}, PollInterval: 20 * time.Millisecond,
 		})
@@ -404,7 +416,7 @@ func TestSSMPushTagTarget(t *testing.T) {
 	envDir := t.TempDir()
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts})
 	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-		Targets:      []ssmpush.Target{{TagKey: "role", TagValue: "app"}},
+		Targets:      []ident.SSMTarget{{TagKey: "role", TagValue: "app"}},
 		EnvFile:      filepath.Join(envDir, "ext_cloud.env"),
 		Programs:     []string{"app"},
 		PollInterval: 20 * time.Millisecond,
@@ -428,7 +440,7 @@ func TestSSMPushTagTarget(t *testing.T) {
 func TestSSMPushTagMatchingNothing(t *testing.T) {
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil)})
 	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-		Targets: []ssmpush.Target{{TagKey: "role", TagValue: "none"}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"), PollInterval: 20 * time.Millisecond,
+		Targets: []ident.SSMTarget{{TagKey: "role", TagValue: "none"}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"), PollInterval: 20 * time.Millisecond,
 	})
 	start := time.Now()
 	_, err := p.Push(pushCtx(t, 2*time.Second), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)
@@ -447,7 +459,7 @@ func TestSSMPushNeverAnsweringHost(t *testing.T) {
 	insts[instanceID(2)] = bad
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts})
 	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-		Targets:      []ssmpush.Target{{InstanceID: instanceID(1)}, {InstanceID: instanceID(2)}},
+		Targets:      []ident.SSMTarget{{InstanceID: instanceID(1)}, {InstanceID: instanceID(2)}},
 		EnvFile:      filepath.Join(t.TempDir(), "ext_cloud.env"),
 		PollInterval: 20 * time.Millisecond,
 	})
@@ -492,7 +504,7 @@ func TestSSMPollFollowsACommandAcrossCalls(t *testing.T) {
 		instanceID(1): {Dir: dir, Env: []string{"SUPERVISORCTL=" + ctl}},
 	}})
 	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-		Targets: []ssmpush.Target{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(dir, "ext_cloud.env"),
+		Targets: []ident.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(dir, "ext_cloud.env"),
 		CommandTimeout: 120 * time.Second, PollInterval: 20 * time.Millisecond,
 	})
 	tg := remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 1}
@@ -547,7 +559,7 @@ func TestSSMPushUndeliveredHostFails(t *testing.T) {
 	insts[instanceID(1)] = bad
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts, UndeliveredAfter: time.Second})
 	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-		Targets: []ssmpush.Target{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
+		Targets: []ident.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
 		PollInterval: 50 * time.Millisecond,
 	})
 	res, err := p.Push(pushCtx(t, 10*time.Second), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)
@@ -564,7 +576,7 @@ func TestSSMPushScriptFailure(t *testing.T) {
 	h := newSSMHost(t, instanceID(1))
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: map[string]testenv.SSMInstance{h.id: h.instance()}})
 	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-		Targets: []ssmpush.Target{{InstanceID: h.id}}, EnvFile: h.envFile, Programs: []string{"nosuch"}, PollInterval: 20 * time.Millisecond,
+		Targets: []ident.SSMTarget{{InstanceID: h.id}}, EnvFile: h.envFile, Programs: []string{"nosuch"}, PollInterval: 20 * time.Millisecond,
 	})
 	res, err := p.Push(pushCtx(t, 20*time.Second), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)
 	if err != nil {
@@ -589,7 +601,7 @@ func TestSSMPushAPIFaults(t *testing.T) {
 	t.Run("throttled_first_calls_succeed", func(t *testing.T) {
 		srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil), ThrottleFirst: 2})
 		p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-			Targets: []ssmpush.Target{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"), PollInterval: 20 * time.Millisecond,
+			Targets: []ident.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"), PollInterval: 20 * time.Millisecond,
 		})
 		res, err := p.Push(pushCtx(t, 20*time.Second), tg, nil)
 		if err != nil || !slices.Equal(res.Converged, []string{instanceID(1)}) {
@@ -605,7 +617,7 @@ func TestSSMPushAPIFaults(t *testing.T) {
 	t.Run("access_denied", func(t *testing.T) {
 		srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil), AccessDenied: true})
 		p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-			Targets: []ssmpush.Target{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
+			Targets: []ident.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
 		})
 		res, err := p.Push(pushCtx(t, 10*time.Second), tg, nil)
 		var ae smithy.APIError
@@ -622,7 +634,7 @@ func TestSSMPushAPIFaults(t *testing.T) {
 	t.Run("hanging_endpoint_bounded_by_deadline", func(t *testing.T) {
 		srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: fleet(t, 1, nil), Hang: true})
 		p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-			Targets: []ssmpush.Target{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
+			Targets: []ident.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
 		})
 		const deadline = 2 * time.Second
 		start := time.Now()
@@ -652,7 +664,7 @@ func ExampleScript() {
 	// ENV_FILE='/opt/application/tmp/ext_cloud.env'
 	// GENERATION='7'
 	// PROGRAMS='app workers:*'
-	// region "EU;reboot" (want an upper-case name such as EU): remote: invalid target
+	// region "EU;reboot" is not an upper-case name (want A-Z, 0-9 and _, starting with a letter, at most 16, e.g. EU): remote: invalid target
 }
 
 // shellCheck runs sh -n on script.
@@ -671,7 +683,7 @@ func TestSSMPushTagPagesInvocations(t *testing.T) {
 	insts := fleet(t, 60, func(int) map[string]string { return map[string]string{"role": "app"} })
 	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts, Parallel: 16})
 	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
-		Targets: []ssmpush.Target{{TagKey: "role", TagValue: "app"}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
+		Targets: []ident.SSMTarget{{TagKey: "role", TagValue: "app"}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
 		PollInterval: 20 * time.Millisecond,
 	})
 	res, err := p.Push(pushCtx(t, 60*time.Second), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)

@@ -184,11 +184,6 @@ const createTableTimeout = 2 * time.Minute
 // it. It is meant for tests and set-up scripts: production tables come from
 // the deployment template.
 func CreateTable(ctx context.Context, client CreateTableAPI, table string) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, createTableTimeout)
-		defer cancel()
-	}
 	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:   aws.String(table),
 		BillingMode: types.BillingModePayPerRequest,
@@ -204,26 +199,16 @@ func CreateTable(ctx context.Context, client CreateTableAPI, table string) error
 		return fmt.Errorf("create table %s: %w", table, err)
 	}
 
-	wait := 20 * time.Millisecond
-	for {
-		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-		if err != nil {
-			return fmt.Errorf("describe table %s: %w", table, err)
-		}
-		status := types.TableStatus("")
-		if out.Table != nil {
-			status = out.Table.TableStatus
-		}
-		if status == types.TableStatusActive {
-			return nil
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("create table %s: still %q: %w", table, status, context.Cause(ctx))
-		case <-t.C:
-		}
-		wait = min(2*wait, time.Second)
+	maxWait := createTableTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		maxWait = max(time.Until(dl), time.Millisecond)
 	}
+	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		// Local tables (dynalite) are ACTIVE at once; AWS takes seconds.
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, time.Second
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, maxWait); err != nil {
+		return fmt.Errorf("create table %s: wait for ACTIVE: %w", table, err)
+	}
+	return nil
 }

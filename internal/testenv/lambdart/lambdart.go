@@ -1,7 +1,6 @@
 package lambdart
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"extcloud-failover/internal/testenv/syncbuf"
 )
 
 const (
@@ -224,7 +225,7 @@ func (s *Server) Invoke(ctx context.Context, payload string, deadline time.Time)
 // Function is one function process started by StartFunction.
 type Function struct {
 	// Stdout and Stderr keep what the process wrote.
-	Stdout, Stderr *Buffer
+	Stdout, Stderr *syncbuf.Buffer
 	cmd            *exec.Cmd
 	exited         chan struct{}
 }
@@ -233,7 +234,7 @@ type Function struct {
 // working directory, as /var/task on Lambda) followed by extra, which wins
 // over it. Stop ends it.
 func (s *Server) StartFunction(bin string, extra ...string) (*Function, error) {
-	f := &Function{Stdout: &Buffer{}, Stderr: &Buffer{}, exited: make(chan struct{})}
+	f := &Function{Stdout: &syncbuf.Buffer{}, Stderr: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	f.cmd = exec.Command(bin)
 	f.cmd.Dir = filepath.Dir(bin)
 	f.cmd.Env = append(s.Env(f.cmd.Dir), extra...)
@@ -260,23 +261,4 @@ func (f *Function) Output() string {
 func (f *Function) Stop() {
 	_ = f.cmd.Process.Kill()
 	<-f.exited
-}
-
-// Buffer keeps what a process writes; safe for concurrent use.
-type Buffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

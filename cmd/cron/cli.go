@@ -1,0 +1,224 @@
+// This file holds the command line: the table of subcommands, one
+// flag.FlagSet per subcommand built from config's variable table plus the
+// subcommand's own flags, and the usage text. config knows no flags.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"extcloud-failover/internal/config"
+)
+
+// body runs a subcommand once the configuration is loaded and checked.
+type body func(ctx context.Context, a *app) int
+
+// command is one subcommand. flags registers the subcommand's own flags on
+// fs and returns the body, which reads them once they are parsed.
+type command struct {
+	name     string
+	synopsis string // the subcommand with its own flags, for usage
+	help     string
+	flags    func(fs *flag.FlagSet) body
+}
+
+// commands lists the subcommands, in usage order. A new subcommand is one
+// line here; its flags and body live in its own file.
+var commands = []command{
+	{"check", "check", "run one invocation (the default)", noFlags((*app).check)},
+	{"status", "status [--json]", "print the active region, outage, last failover and pending hosts", statusFlags},
+	{"failover", "failover --to R", "force a switch to region R (same compare-and-swap and push)", failoverFlags},
+	{"validate", "validate", "check the configuration and exit", noFlags((*app).validate)},
+}
+
+// defaultCommand runs when the first argument is not a subcommand's name.
+const defaultCommand = "check"
+
+// noFlags is the flags of a subcommand that has none of its own.
+func noFlags(run func(*app, context.Context) int) func(*flag.FlagSet) body {
+	return func(*flag.FlagSet) body {
+		return func(ctx context.Context, a *app) int { return run(a, ctx) }
+	}
+}
+
+func findCommand(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+// usageError is a bad command line: an unknown subcommand, a flag the
+// subcommand does not take, or a stray argument. It is one line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// flagSet builds cmd's FlagSet: every configuration variable as a flag that
+// appends to overrides (validation happens in config.Load, so errors name
+// the flag as written), then cmd's own flags. own lists the latter, for
+// usage.
+func (cmd *command) flagSet(overrides *[]config.Override) (fs *flag.FlagSet, own []*flag.Flag, run body) {
+	fs = flag.NewFlagSet("extcloud-failover "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	for _, v := range config.Variables() {
+		for _, f := range v.Flags {
+			fs.Var(&overrideValue{overrides: overrides, env: v.Env, field: f, isBool: v.IsBool()}, strings.TrimLeft(f, "-"), v.Help)
+		}
+	}
+	mine := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	run = cmd.flags(mine)
+	mine.VisitAll(func(f *flag.Flag) {
+		own = append(own, f)
+		fs.Var(f.Value, f.Name, f.Usage)
+	})
+	return fs, own, run
+}
+
+// overrideValue is the flag of one configuration variable.
+type overrideValue struct {
+	overrides *[]config.Override
+	env       string
+	field     string // the flag with its dashes, as the usage text spells it
+	isBool    bool
+}
+
+func (o *overrideValue) String() string { return "" }
+
+func (o *overrideValue) Set(s string) error {
+	*o.overrides = append(*o.overrides, config.Override{Env: o.env, Field: o.field, Value: s})
+	return nil
+}
+
+func (o *overrideValue) IsBoolFlag() bool { return o.isBool }
+
+// parseArgs finds the subcommand in args, parses its flags and loads the
+// configuration. The subcommand comes first; flags before it are read as
+// the default command's, and a subcommand's name after them still selects
+// it (extcloud-failover --dry-run status). -h and --help return the
+// subcommand and flag.ErrHelp before any value is checked; a bad command
+// line returns a *usageError, a bad value a *config.Error.
+func parseArgs(args []string, lookupEnv func(string) (string, bool)) (*command, body, *config.Config, error) {
+	name, explicit := defaultCommand, false
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args, explicit = args[0], args[1:], true
+	}
+	cmd := findCommand(name)
+	if cmd == nil {
+		return nil, nil, nil, unknownCommand(name)
+	}
+	var overrides []config.Override
+	fs, _, run := cmd.flagSet(&overrides)
+	err := fs.Parse(args)
+	if err == nil && !explicit && fs.NArg() > 0 {
+		if next := findCommand(fs.Arg(0)); next != nil {
+			cmd = next
+			rest := fs.Args()[1:]
+			fs, _, run = cmd.flagSet(&overrides)
+			err = fs.Parse(rest)
+		}
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return cmd, nil, nil, err
+	case err != nil:
+		return cmd, nil, nil, &usageError{fmt.Sprintf("%s: %s (extcloud-failover %s --help lists its flags)", cmd.name, oneLine(err.Error()), cmd.name)}
+	case fs.NArg() > 0:
+		return cmd, nil, nil, unknownCommand(fs.Arg(0))
+	}
+	cfg, err := config.Load(lookupEnv, overrides)
+	if err != nil {
+		return cmd, nil, nil, err
+	}
+	return cmd, run, cfg, nil
+}
+
+func unknownCommand(name string) error {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	return &usageError{fmt.Sprintf("unknown command or argument %s (want %s; --help lists the flags)", quote(name), strings.Join(names, ", "))}
+}
+
+// maxShown bounds the user input a usage error shows.
+const maxShown = 200
+
+// quote returns s quoted, cut to maxShown bytes.
+func quote(s string) string {
+	if len(s) > maxShown {
+		return strconv.Quote(s[:maxShown]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// oneLine makes a message from the flag package safe to print as one line:
+// control characters and bytes that are not UTF-8 are escaped, and the
+// message is cut to a few hundred bytes, since it may quote what the user
+// typed.
+func oneLine(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if b.Len() > 2*maxShown {
+			b.WriteString("…")
+			break
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !unicode.IsPrint(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// usage writes --help: the subcommands, cmd's own flags, then every
+// configuration flag with its variable, default and meaning.
+func usage(w io.Writer, cmd *command) {
+	fmt.Fprint(w, "usage: extcloud-failover [command] [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-18s %s\n", c.synopsis, c.help)
+	}
+	if _, own, _ := cmd.flagSet(new([]config.Override)); len(own) > 0 {
+		fmt.Fprintf(w, "\n%s flags:\n", cmd.name)
+		for _, f := range own {
+			fmt.Fprintf(w, "  --%s\n        %s\n", f.Name, f.Usage)
+		}
+	}
+	fmt.Fprint(w, "\nflags (each overrides the environment variable of the same name):\n")
+	for _, v := range config.Variables() {
+		head := "  " + strings.Join(v.Flags, ", ")
+		if !v.IsBool() {
+			head += " " + v.Meta
+		}
+		fmt.Fprintf(w, "%s  (env %s)\n", head, v.Env)
+		fmt.Fprintf(w, "        %s%s\n", v.Help, defaultNote(v))
+	}
+}
+
+func defaultNote(v config.Variable) string {
+	switch {
+	case v.DefaultDoc != "":
+		return " (default: " + v.DefaultDoc + ")"
+	case v.Default != "":
+		return " (default " + v.Default + ")"
+	}
+	return ""
+}
