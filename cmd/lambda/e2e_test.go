@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"extcloud-failover/internal/state/dynamo"
 	"extcloud-failover/internal/testenv"
 	"extcloud-failover/internal/testenv/rie"
+	"extcloud-failover/internal/testenv/supervisord"
 )
 
 // bootstrapPath is the real function binary, built once by TestMain as
@@ -54,6 +56,13 @@ type fleet struct {
 
 func newFleet(t *testing.T) *fleet {
 	t.Helper()
+	return newFleetWith(t, 0)
+}
+
+// newFleetWith is newFleet with a host whose application takes stopSecs to
+// stop (it finishes its work on SIGTERM), as supervisorctl stop then does.
+func newFleetWith(t *testing.T, stopSecs int) *fleet {
+	t.Helper()
 	f := &fleet{nam: newRegion(t, "NAM"), eu: newRegion(t, "EU"), apac: newRegion(t, "APAC")}
 
 	endpoint := testenv.Dynalite(t)
@@ -65,8 +74,23 @@ func newFleet(t *testing.T) *fleet {
 
 	sandbox := t.TempDir()
 	command, starts := testenv.CountingProgram(t, sandbox)
+	program := testenv.SupervisordProgram{Name: "app", Command: command}
+	if stopSecs > 0 {
+		// The counting command's shell, but SIGTERM lets it finish for
+		// stopSecs first.
+		slow, err := supervisord.CountingCommand(filepath.Join(sandbox, "slow-starts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		program.Command = strings.Replace(slow, "exec sleep 3600", fmt.Sprintf(`trap "sleep %d; exit 0" TERM; sleep 3600 & wait`, stopSecs), 1)
+		program.StopWaitSecs = stopSecs + 15
+		starts = func() int {
+			n, _ := supervisord.CountStarts(filepath.Join(sandbox, "slow-starts"))
+			return n
+		}
+	}
 	f.starts = starts
-	sv := testenv.StartSupervisord(t, testenv.SupervisordOptions{Programs: []testenv.SupervisordProgram{{Name: "app", Command: command}}})
+	sv := testenv.StartSupervisord(t, testenv.SupervisordOptions{Programs: []testenv.SupervisordProgram{program}})
 	waitFor(t, "app started by supervisord", func() bool { return f.starts() == 1 })
 	f.envFile = filepath.Join(sandbox, "ext_cloud.env")
 	f.ssm = testenv.StartSSM(t, testenv.SSMOptions{Instances: map[string]testenv.SSMInstance{
@@ -403,4 +427,76 @@ func TestLambdaDatadog(t *testing.T) {
 			t.Error("no metrics were sent to the site: the test proves nothing")
 		}
 	})
+}
+
+// TestLambdaSlowHostConvergesWithOneCommand: the host's restart takes 15 s,
+// longer than the function's 9 s timeout. The failover's invocation leaves
+// it running; later invocations poll the command, send nothing and record
+// it converged once the script ends. One SendCommand in all, with the
+// configured executionTimeout, and the application restarted once.
+func TestLambdaSlowHostConvergesWithOneCommand(t *testing.T) {
+	const stopSecs = 15
+	if timeout := functionTimeout(t); timeout >= stopSecs*time.Second {
+		t.Fatalf("function timeout %v: the test wants a restart longer than it", timeout)
+	}
+	fl := newFleetWith(t, stopSecs)
+	f := startFunction(t, append(fl.env, "STATE_KEY=fleet-slow", "SSM_COMMAND_TIMEOUT=120s"))
+
+	start := time.Now()
+	inv := f.invoke(t, `{"failover_to": "EU"}`)
+	res := mustResult(t, "failover_to", inv)
+	if res["action"] != "failover" || res["to"] != "EU" || !slices.Equal(toStrings(res["pending_hosts"]), []string{instanceID}) {
+		t.Fatalf("failover = %v, want EU with the host pending (its restart outlasts the invocation)", res)
+	}
+	invocations := 1
+	for {
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("the host did not converge within 60s:\n%s", f.Output())
+		}
+		inv = f.invoke(t, `{"offset": 10}`)
+		invocations++
+		res = mustResult(t, "offset", inv)
+		if len(toStrings(res["pending_hosts"])) == 0 {
+			break
+		}
+		if res["action"] != "pending_push" || !slices.Equal(toStrings(res["pending_hosts"]), []string{instanceID}) {
+			t.Fatalf("check while the host restarts = %v, want pending_push on the host", res)
+		}
+	}
+	converged := time.Since(start)
+	if converged < stopSecs*time.Second {
+		t.Errorf("converged after %v, before the %ds restart could end", converged, stopSecs)
+	}
+	if invocations < 2 {
+		t.Errorf("%d invocations; the restart cannot fit in one", invocations)
+	}
+	wantLog(t, inv, "info", "failover converged")
+
+	cmds := fl.ssm.Commands()
+	if len(cmds) != 1 {
+		t.Fatalf("%d SendCommand calls, want exactly 1: %+v", len(cmds), fl.ssm.Invocations())
+	}
+	if et := cmds[0].Parameters["executionTimeout"]; !slices.Equal(et, []string{"120"}) {
+		t.Errorf("executionTimeout %v, want the configured [120], not the function's remaining time", et)
+	}
+	if got := fl.ssm.RequestsByOperation()["ListCommandInvocations"]; got < invocations {
+		t.Errorf("%d ListCommandInvocations over %d invocations: later invocations did not poll", got, invocations)
+	}
+	env, err := remote.ReadEnvFile(fl.envFile)
+	if err != nil || env.Region != "EU" || env.Generation != 1 {
+		t.Fatalf("env file %+v, %v; want EU generation 1", env, err)
+	}
+	if n := fl.starts(); n != 2 {
+		t.Errorf("app started %d times, want 2 (once, then the one restart)", n)
+	}
+	checkLogs(t, f)
+}
+
+// toStrings reads a JSON list of strings.
+func toStrings(v any) []string {
+	var out []string
+	for _, e := range asSlice(v) {
+		out = append(out, fmt.Sprint(e))
+	}
+	return out
 }
