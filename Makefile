@@ -9,10 +9,12 @@ ASL_VALIDATOR := tools/asl-validator/node_modules/.bin/asl-validator
 RIE_MODULE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE := tools/rie/bin/aws-lambda-rie
+EVENT ?= events/stepfunctions.json
+INVOKE_ENV ?= events/local.env
 FUZZTIME ?= 30s
 
 .DEFAULT_GOAL := help
-.PHONY: help build build-CheckerFunction tools test test-only lint vet demo bench fuzz soak clean
+.PHONY: help build build-CheckerFunction tools invoke test test-only lint vet demo bench fuzz soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -33,6 +35,9 @@ tools: ## install what the tests need when missing: supervisor (apt-get), dynali
 	@test -x $(ASL_VALIDATOR) || { echo "installing asl-validator with npm into tools/asl-validator"; npm ci --prefix tools/asl-validator --no-audit --no-fund --loglevel=error; }
 	@$(GO) version -m $(RIE) 2>/dev/null | grep -qF "$(RIE_VERSION)" || { echo "building aws-lambda-rie $(RIE_VERSION) into tools/rie/bin"; \
 		GOBIN=$(CURDIR)/tools/rie/bin CGO_ENABLED=0 $(GO) install $(RIE_MODULE)@$(RIE_VERSION); }
+
+invoke: tools build ## one invocation of bin/bootstrap under the Lambda emulator, with dynalite: make invoke EVENT=events/x.json
+	$(GO) run ./tools/invoke -bootstrap bin/bootstrap -event $(EVENT) -env $(INVOKE_ENV)
 
 vet: ## go vet and gofmt
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }

@@ -118,6 +118,12 @@ func Start(o Options) (*Emulator, error) {
 	if _, err := os.Stat(o.Bootstrap); err != nil {
 		return nil, fmt.Errorf("aws-lambda-rie: function binary: %w", err)
 	}
+	// The emulator runs it from its own folder.
+	abs, err := filepath.Abs(o.Bootstrap)
+	if err != nil {
+		return nil, fmt.Errorf("aws-lambda-rie: function binary: %w", err)
+	}
+	o.Bootstrap = abs
 	var lastErr error
 	// A free port is found by binding and releasing it, so another process
 	// may take it first; the emulator then exits and new ports are tried.
