@@ -55,6 +55,12 @@ type Options struct {
 	// default path can be used. The folder must exist, as on a host.
 	// Without it, ENV_FILE must lie in the temp folder.
 	RootInDir bool
+	// Simulate, when set, stands in for the script on every instance: it is
+	// called with the instance ID and a context that ends at the command's
+	// executionTimeout, and returns the exit code and the output. Instances
+	// then need no Dir. For fleets too large to run a shell on each (make
+	// bench).
+	Simulate func(ctx context.Context, instanceID string) (code int, stdout string)
 	// UndeliveredAfter, when set, replaces the delivery timeout after which
 	// a NeverAnswer instance's invocations end DeliveryTimedOut (SSM's is at
 	// least 30 s), to keep tests short.
@@ -118,6 +124,7 @@ type Server struct {
 	hang      chan struct{}
 	slots     chan struct{}
 	runs      sync.WaitGroup
+	closeOnce sync.Once
 
 	requests atomic.Int64
 
@@ -151,6 +158,9 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("local SSM endpoint needs /bin/sh: %w", err)
 	}
 	for id, inst := range opts.Instances {
+		if opts.Simulate != nil {
+			break
+		}
 		if fi, err := os.Stat(inst.Dir); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("local SSM instance %s: sandbox %q is not a folder", id, inst.Dir)
 		}
@@ -184,13 +194,16 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Close kills the scripts still running and stops the endpoint.
+// Close kills the scripts still running and stops the endpoint. Closing
+// twice is harmless.
 func (s *Server) Close() {
-	s.stopRuns()
-	s.runs.Wait()
-	close(s.hang)
-	_ = s.srv.Close()
-	_ = os.RemoveAll(s.scriptDir)
+	s.closeOnce.Do(func() {
+		s.stopRuns()
+		s.runs.Wait()
+		close(s.hang)
+		_ = s.srv.Close()
+		_ = os.RemoveAll(s.scriptDir)
+	})
 }
 
 // Client returns an SSM client for the endpoint at url: static
@@ -260,6 +273,8 @@ type Invocation struct {
 	// ResponseCode is the script's exit code, -1 while it runs.
 	ResponseCode   int
 	Stdout, Stderr string
+	// End is when it ended; zero while it runs.
+	End time.Time
 }
 
 // Invocations returns every invocation, by command then instance ID: what
@@ -277,7 +292,7 @@ func (s *Server) Invocations() []Invocation {
 		for _, id := range ids {
 			inv := c.invs[id]
 			out = append(out, Invocation{CommandID: c.CommandID, InstanceID: id, Status: inv.status,
-				ResponseCode: inv.code, Stdout: inv.stdout, Stderr: inv.stderr})
+				ResponseCode: inv.code, Stdout: inv.stdout, Stderr: inv.stderr, End: inv.end})
 		}
 	}
 	return out
@@ -580,6 +595,23 @@ func (s *Server) runOne(c *ssmCommand, id string, inst Instance, script string, 
 	status, details, code, stdout, stderr := "Failed", "Failed", 1, "", ""
 	path := filepath.Join(s.scriptDir, c.CommandID+"-"+id+".sh")
 	var err error
+	if s.opts.Simulate != nil {
+		ctx, cancel := context.WithTimeout(s.runCtx, timeout)
+		code, stdout = s.opts.Simulate(ctx, id)
+		switch {
+		case ctx.Err() == context.DeadlineExceeded:
+			status, details, code = "TimedOut", "ExecutionTimedOut", -1
+		case s.runCtx.Err() != nil:
+			status, details, code = "Cancelled", "Cancelled", -1
+		case code == 0:
+			status, details = "Success", "Success"
+		}
+		cancel()
+		s.mu.Lock()
+		inv.status, inv.details, inv.code, inv.stdout, inv.end = status, details, code, stdout, time.Now()
+		s.mu.Unlock()
+		return
+	}
 	if s.opts.RootInDir {
 		script, err = rooted(script, inst.Dir)
 	} else {
