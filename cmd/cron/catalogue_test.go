@@ -562,8 +562,16 @@ func catalogue(t *testing.T) []catCase {
 		probeFails(catCase{name: "probe/expired certificate", setup: func(t *testing.T, r *catRig) { r.tlsNAM(pki, pki.expired) }, errHas: "expired"}),
 		probeFails(catCase{name: "probe/self-signed certificate", setup: func(t *testing.T, r *catRig) { r.tlsNAM(pki, pki.self) }, errHas: "tls: "}),
 		probeFails(catCase{name: "probe/certificate for another host", setup: func(t *testing.T, r *catRig) { r.tlsNAM(pki, pki.wrongHost) }, errHas: "cannot validate certificate for 127.0.0.1"}),
-		{name: "probe/valid certificate of the test CA", code: 0, action: "none",
-			setup: func(t *testing.T, r *catRig) { r.tlsNAM(pki, pki.valid) }},
+		// EU and APAC answer plain HTTP on the https URL: they are recorded
+		// as down, which changes the state.
+		{name: "probe/valid certificate of the test CA", code: 0, action: "none", changed: true,
+			setup: func(t *testing.T, r *catRig) { r.tlsNAM(pki, pki.valid) },
+			check: func(t *testing.T, _ *catRig, inv invocation) {
+				regions, _ := inv.summary["regions"].(map[string]any)
+				if nam, _ := regions["NAM"].(map[string]any); nam["healthy"] != true {
+					t.Errorf("regions %v, want NAM healthy", inv.summary["regions"])
+				}
+			}},
 		{name: "probe/candidate failing its pre-flight is skipped", plant: true, down: []string{"NAM", "EU"}, own: true,
 			code: 0, action: "failover", changed: true, restarts: 1,
 			check: func(t *testing.T, r *catRig, inv invocation) {
@@ -621,7 +629,10 @@ func catalogue(t *testing.T) []catCase {
 		{name: "state/status on a corrupt file only reports", args: []string{"status"}, code: 1, setup: writeState(`{"version":`), errHas: "corrupt"},
 
 		// ext_cloud.env.
-		{name: "env/missing", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true, restarts: 1,
+		// A missing or different env file is first rewritten for the state's
+		// region (a restart), then the failover restarts once more.
+		{name: "env/missing", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true, restarts: 2,
+			setup: func(t *testing.T, r *catRig) { removeFile(t, r.envFile) },
 			check: func(t *testing.T, r *catRig, _ invocation) {
 				// File modes: the state is private, the env file readable by the app.
 				for path, want := range map[string]os.FileMode{r.stateFile: 0o600, r.stateFile + ".lock": 0o600, r.envFile: 0o644} {
@@ -639,17 +650,18 @@ func catalogue(t *testing.T) []catCase {
 					t.Errorf("env file %+v, %v", env, err)
 				}
 			}},
-		{name: "env/unparseable is rewritten", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true, restarts: 1,
+		{name: "env/unparseable is rewritten", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true, restarts: 2,
 			setup: func(t *testing.T, r *catRig) { writeFile(t, r.envFile, "this is not\x00an env file\n") }},
 		// The state is behind the hosts (e.g. restored from an old copy): the
-		// failover's push is refused as stale, so the hosts' region and
-		// generation are adopted and written; nothing is restarted.
-		{name: "env/newer generation by hand is adopted", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true,
+		// env file's newer generation is found before anything is probed,
+		// and the hosts' region and generation are adopted; nothing is
+		// restarted, and the outage of the state's region is forgotten.
+		{name: "env/newer generation by hand is adopted", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "none", changed: true,
 			setup: func(t *testing.T, r *catRig) {
 				writeFile(t, r.envFile, "EXT_CLOUD="+r.apac.Cloud()+"\nEXT_CLOUD_REGION=APAC\nEXT_CLOUD_GENERATION=7\n")
 			},
 			check: func(t *testing.T, r *catRig, inv invocation) {
-				if r.envRegion() != "APAC" || inv.summary["to"] != "APAC" || inv.summary["generation"] != float64(7) {
+				if r.envRegion() != "APAC" || inv.summary["region"] != "APAC" || inv.summary["generation"] != float64(7) {
 					t.Errorf("env %q, summary %v: want APAC at generation 7 adopted", r.envRegion(), inv.summary)
 				}
 				if !strings.Contains(inv.stdout, "hosts run a newer generation than the state") {
@@ -658,6 +670,7 @@ func catalogue(t *testing.T) []catCase {
 			}},
 		{name: "env/directory in its place", plant: true, down: []string{"NAM"}, own: true, code: 1, action: "failover", changed: true, errHas: "is a directory",
 			setup: func(t *testing.T, r *catRig) {
+				removeFile(t, r.envFile)
 				if err := os.Mkdir(r.envFile, 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -745,6 +758,13 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
+func removeFile(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+}
+
 func writeState(content string) func(t *testing.T, r *catRig) {
 	return func(t *testing.T, r *catRig) { writeFile(t, r.stateFile, content) }
 }
@@ -824,6 +844,11 @@ func runCatCase(t *testing.T, c catCase, shared *testenv.Supervisord, sharedStar
 	}
 	if c.setup != nil {
 		c.setup(t, r)
+	}
+	if data, err := os.ReadFile(r.envFile); err == nil && string(data) == r.deployed {
+		// The case left the env file alone: it names what the case's
+		// configuration and state say, as on a converged host.
+		r.deploy(c.args...)
 	}
 	if c.asNobody {
 		// Files the case made stay root's unless it chose otherwise.

@@ -37,6 +37,8 @@ var commands = []command{
 	{"status", "status [--json]", "print the active region, outage, last failover and pending hosts", statusFlags},
 	{"failover", "failover --to R", "force a switch to region R (same compare-and-swap and push)", failoverFlags},
 	{"validate", "validate", "check the configuration and exit", noFlags((*app).validate)},
+	{"watch", "watch", "run a check every PROBE_INTERVAL until SIGTERM (a container, a host without a timer)", noFlags((*app).watch)},
+	{"simulate", "simulate", "replay a timeline through the decision engine (--timeline CSV or --log F|-; --json, --svg F): no network, state or restarts", simulateCommand},
 }
 
 // defaultCommand runs when the first argument is not a subcommand's name.

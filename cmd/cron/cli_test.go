@@ -72,9 +72,9 @@ func TestCommandLineErrors(t *testing.T) {
 		{"to is failover's", []string{"status", "--to", "EU"}, `status: flag provided but not defined: -to (extcloud-failover status --help lists its flags)`},
 		{"json not a boolean", []string{"status", "--json=maybe"}, `status: invalid boolean value "maybe" for -json: parse error (extcloud-failover status --help lists its flags)`},
 		// Subcommands and stray arguments.
-		{"unknown command", []string{"frobnicate"}, `unknown command or argument "frobnicate" (want check, status, failover, validate; --help lists the flags)`},
-		{"stray argument", []string{"status", "more"}, `unknown command or argument "more" (want check, status, failover, validate; --help lists the flags)`},
-		{"command after a command", []string{"check", "status"}, `unknown command or argument "status" (want check, status, failover, validate; --help lists the flags)`},
+		{"unknown command", []string{"frobnicate"}, `unknown command or argument "frobnicate" (want check, status, failover, validate, watch, simulate; --help lists the flags)`},
+		{"stray argument", []string{"status", "more"}, `unknown command or argument "more" (want check, status, failover, validate, watch, simulate; --help lists the flags)`},
+		{"command after a command", []string{"check", "status"}, `unknown command or argument "status" (want check, status, failover, validate, watch, simulate; --help lists the flags)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -321,6 +321,7 @@ func TestCrashKillAfterIntent(t *testing.T) {
 	f := newFleet(t, crashEnv...)
 	f.nam.Down.Store(true)
 	f.plantOutage(time.Minute)
+	removeFile(t, f.envFile)
 	if err := syscall.Mkfifo(f.envFile, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +415,7 @@ func TestCrashKillDuringStateWrite(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		b.kill(t)
 		unlock()
-		if s := f.readState(); s.Version != before.Version || f.envRegion() != "" || f.starts() != 1 {
+		if s := f.readState(); s.Version != before.Version || f.envRegion() != "NAM" || f.starts() != 1 {
 			t.Fatalf("a run killed while waiting for the lock changed something: state %+v env %q starts %d", s, f.envRegion(), f.starts())
 		}
 		inv := f.run()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,6 +44,8 @@ type fleet struct {
 	starts             func() int
 	env                []string
 	envFile, stateFile string
+	// deployed is the env file deploy wrote last.
+	deployed string
 }
 
 func newFleet(t *testing.T, extra ...string) *fleet {
@@ -83,7 +86,62 @@ func fleetOn(t *testing.T, dir string, sv *testenv.Supervisord, starts func() in
 		"PROBE_TIMEOUT=2s",
 		"LATENCY_CHECK=off",
 	}, extra...)
+	f.deployed = f.deploy()
 	return f
+}
+
+// deploy writes the env file of a host that was deployed before and has
+// converged: the region and generation of the state file when there is one,
+// else the primary of f.env and args (-r/--region, the last wins), with the
+// cloud f.env lists for it. A healthy run then reads the file and changes
+// nothing. It returns what it wrote; nothing when the list does not name
+// the region (a configuration error case).
+func (f *fleet) deploy(args ...string) string {
+	f.t.Helper()
+	var list, region string
+	for _, kv := range f.env {
+		if v, ok := strings.CutPrefix(kv, "EXT_CLOUD_FAILOVER_LIST="); ok {
+			list = v
+		}
+		if v, ok := strings.CutPrefix(kv, "EXT_CLOUD_REGION="); ok {
+			region = v
+		}
+	}
+	for i, a := range args {
+		switch {
+		case (a == "-r" || a == "--region") && i+1 < len(args):
+			region = args[i+1]
+		case strings.HasPrefix(a, "--region=") || strings.HasPrefix(a, "-r="):
+			_, region, _ = strings.Cut(a, "=")
+		}
+	}
+	var gen int64
+	if data, err := os.ReadFile(f.stateFile); err == nil {
+		if s, err := state.Decode(data); err == nil && s.ActiveRegion != "" {
+			region, gen = s.ActiveRegion, s.Generation
+		}
+	}
+	clouds := map[string]string{}
+	first := ""
+	for _, it := range strings.Split(list, ",") {
+		name, cloud, _ := strings.Cut(it, "=")
+		if first == "" {
+			first = name
+		}
+		clouds[name] = cloud
+	}
+	if region == "" {
+		region = first
+	}
+	t := remote.Target{Region: region, Cloud: clouds[region], Generation: gen}
+	if remote.ValidateTarget(t) != nil {
+		return ""
+	}
+	content := string(remote.Render(t))
+	if err := os.WriteFile(f.envFile, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	return content
 }
 
 // settle waits until the counter has recorded the start of the app that
@@ -256,7 +314,7 @@ func TestE2EFailoverAfterThresholdSkipsDownCandidate(t *testing.T) {
 		}
 		switch inv.action() {
 		case "none":
-			if f.envRegion() != "" || f.starts() != 1 {
+			if f.envRegion() != "NAM" || f.starts() != 1 {
 				t.Fatalf("switched before the threshold: env %q starts %d", f.envRegion(), f.starts())
 			}
 			return false
@@ -302,6 +360,12 @@ func TestE2ERecoveredBeforeThreshold(t *testing.T) {
 		t.Fatalf("second failed probe: action %q summary %v", inv.action(), inv.summary)
 	}
 	f.nam.Down.Store(false)
+	// RECOVERY_PROBES=3: two healthy probes keep the outage, the third ends it.
+	for i := 1; i <= 2; i++ {
+		if inv := f.run(); inv.action() != "recovering" || inv.summary["reason"] != fmt.Sprintf("recovering (%d/3)", i) {
+			t.Fatalf("healthy probe %d: action %q reason %v, want recovering", i, inv.action(), inv.summary["reason"])
+		}
+	}
 	inv := f.run()
 	if inv.action() != "recovered" {
 		t.Fatalf("action %q, want recovered", inv.action())
@@ -315,7 +379,7 @@ func TestE2ERecoveredBeforeThreshold(t *testing.T) {
 	if !found {
 		t.Errorf("no 'recovered after Ns' line in %s", inv.stdout)
 	}
-	if f.envRegion() != "" || f.starts() != 1 || f.readState().OutageStartedAt != (time.Time{}) {
+	if f.envRegion() != "NAM" || f.starts() != 1 || f.readState().OutageStartedAt != (time.Time{}) {
 		t.Errorf("recovery changed the fleet: env %q starts %d", f.envRegion(), f.starts())
 	}
 }
@@ -334,7 +398,7 @@ func TestE2EAllRegionsDown(t *testing.T) {
 	if !strings.Contains(inv.stdout, `"all regions unavailable"`) {
 		t.Errorf("no 'all regions unavailable' line: %s", inv.stdout)
 	}
-	if f.envRegion() != "" || f.starts() != 1 || f.readState().Generation != 0 {
+	if f.envRegion() != "NAM" || f.starts() != 1 || f.readState().Generation != 0 {
 		t.Errorf("all down changed the fleet: env %q starts %d", f.envRegion(), f.starts())
 	}
 }
@@ -458,7 +522,7 @@ func TestE2EForcedFailoverAndDryRun(t *testing.T) {
 	if dry.code != 0 || dry.action() != "failover" || dry.summary["dry_run"] != true {
 		t.Fatalf("dry run: exit %d action %q: %s", dry.code, dry.action(), dry.stdout)
 	}
-	if f.envRegion() != "" || f.starts() != 1 || f.readState().Generation != 0 {
+	if f.envRegion() != "NAM" || f.starts() != 1 || f.readState().Generation != 0 {
 		t.Fatalf("dry run changed the fleet: env %q starts %d", f.envRegion(), f.starts())
 	}
 	f.nam.Down.Store(false)

@@ -1,7 +1,9 @@
-// Command extcloud-failover is the host one-shot checker: run it every 10
-// seconds from a systemd timer or crontab. Each run probes the active region
-// once, keeps the outage clock in a local state file and, once an outage has
-// lasted FAILOVER_THRESHOLD, rewrites ext_cloud.env and restarts the
+// Command extcloud-failover is the host checker: a one-shot to run every 10
+// seconds from a systemd timer or crontab, or `watch`, which runs one check
+// every PROBE_INTERVAL itself (a container whose PID 1 is supervisord). Each
+// check makes ext_cloud.env say what the state says, probes the active
+// region, keeps the outage clock in a local state file and, once an outage
+// has lasted FAILOVER_THRESHOLD, rewrites ext_cloud.env and restarts the
 // application through supervisord.
 //
 // Exit codes: 0 done, 1 runtime error, 2 bad configuration or usage.

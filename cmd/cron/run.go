@@ -36,6 +36,9 @@ type app struct {
 	cfg    *config.Config
 	stdout io.Writer
 	stderr io.Writer
+	// lookupEnv is the environment the configuration came from (watch reads
+	// supervisord's SUPERVISOR_* variables in it).
+	lookupEnv func(string) (string, bool)
 }
 
 // run is main without the process: it returns the exit code.
@@ -52,7 +55,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		fmt.Fprintln(stderr, "extcloud-failover: "+err.Error())
 		return exitUsage
 	}
-	return body(ctx, &app{cfg: cfg, stdout: stdout, stderr: stderr})
+	return body(ctx, &app{cfg: cfg, stdout: stdout, stderr: stderr, lookupEnv: lookupEnv})
 }
 
 func (a *app) validate(context.Context) int {
@@ -78,7 +81,7 @@ func (a *app) failover(ctx context.Context, to string) int {
 		fmt.Fprintln(a.stderr, "extcloud-failover: --to: required with failover (e.g. failover --to EU)")
 		return exitUsage
 	}
-	if _, err := a.cfg.CloudOf("--to", to); err != nil {
+	if _, err := a.cfg.CheckRegion("--to", to); err != nil {
 		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
 		return exitUsage
 	}
@@ -90,6 +93,46 @@ func (a *app) failover(ctx context.Context, to string) int {
 // invoke wires the host parts, runs body within CHECK_TIMEOUT and sends the
 // telemetry, which never changes the exit code.
 func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps) (check.Result, error)) int {
+	p, err := a.hostParts()
+	if err != nil {
+		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
+		return exitUsage
+	}
+	defer p.close()
+	runCtx, cancel := context.WithTimeout(ctx, a.cfg.CheckTimeout)
+	err = p.once(runCtx, body)
+	cancel()
+	if err != nil {
+		return exitRuntime
+	}
+	return exitOK
+}
+
+// hostParts are the host's parts of an invocation, built once: a check
+// builds them for itself, a watch reuses them for every invocation.
+type hostParts struct {
+	deps   check.Deps
+	local  slog.Handler // stdout only
+	intake *telemetry.Intake
+	close  func()
+}
+
+// once runs body with the parts, then sends the buffered log events to
+// the Datadog intake; that never changes the outcome.
+func (p *hostParts) once(ctx context.Context, body func(context.Context, check.Deps) (check.Result, error)) error {
+	_, err := body(ctx, p.deps)
+	if p.intake != nil {
+		// Not under ctx: the check is done, and Flush keeps to its own
+		// short timeout. Its failure is logged locally only.
+		if ferr := p.intake.Flush(context.Background()); ferr != nil {
+			slog.New(p.local).Warn("datadog logs intake failed; events dropped", "error", ferr.Error())
+		}
+	}
+	return err
+}
+
+// hostParts wires the host parts; an error is a configuration error.
+func (a *app) hostParts() (*hostParts, error) {
 	cfg := a.cfg
 	secrets := cfg.Secrets()
 	local := telemetry.NewHandler(a.stdout, telemetry.HandlerOptions{Service: cfg.DDService, Secrets: secrets})
@@ -106,52 +149,42 @@ func (a *app) invoke(ctx context.Context, body func(context.Context, check.Deps)
 	log := slog.New(handler)
 
 	var metrics check.Metrics
+	closeMetrics := func() {}
 	if addr := telemetry.StatsdAddr(cfg.DDAgentHost, cfg.DDDogstatsdURL); addr != "" {
 		sd, err := telemetry.NewStatsd(addr, "", []string{"service:" + cfg.DDService})
 		if err != nil {
 			log.Warn("dogstatsd unavailable; metrics dropped", "error", err.Error())
 		} else {
-			defer sd.Close()
+			closeMetrics = func() { _ = sd.Close() }
 			metrics = sd
 		}
 	}
 
 	pusher, err := remote.NewSupervisor(remote.SupervisorConfig{
 		URLs: cfg.SupervisorURLs, Username: cfg.SupervisorUsername, Password: cfg.SupervisorPassword,
-		Programs: cfg.SupervisorPrograms, EnvFile: cfg.EnvFile, Concurrency: cfg.PushConcurrency,
+		Programs: cfg.SupervisorPrograms, EnvFile: cfg.EnvFile, Format: remote.EnvFormat(cfg.EnvFileFormat),
+		Concurrency: cfg.PushConcurrency,
 	})
 	if err != nil {
-		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
-		return exitUsage
+		closeMetrics()
+		return nil, err
 	}
 	deps := check.Deps{
-		Store:   state.NewFileStore(cfg.StateFile),
-		Pusher:  pusher,
-		Prober:  probe.New(cfg),
-		Guard:   probe.GuardFor(cfg),
-		Metrics: metrics,
-		Log:     log,
+		Store:     state.NewFileStore(cfg.StateFile),
+		Pusher:    pusher,
+		Env:       pusher,
+		Prober:    probe.New(cfg),
+		Preflight: probe.NewPreflight(cfg),
+		Guard:     probe.GuardFor(cfg),
+		Metrics:   metrics,
+		Log:       log,
 		Recover: func(context.Context) (string, int64, error) {
 			env, err := remote.ReadEnvFile(cfg.EnvFile)
 			return env.Region, env.Generation, err
 		},
 	}
 
-	runCtx, cancel := context.WithTimeout(ctx, cfg.CheckTimeout)
-	_, err = body(runCtx, deps)
-	cancel()
-
-	if intake != nil {
-		// Not under runCtx: the check is done, and Flush keeps to its own
-		// short timeout. Its failure is logged locally only.
-		if ferr := intake.Flush(context.Background()); ferr != nil {
-			slog.New(local).Warn("datadog logs intake failed; events dropped", "error", ferr.Error())
-		}
-	}
-	if err != nil {
-		return exitRuntime
-	}
-	return exitOK
+	return &hostParts{deps: deps, local: local, intake: intake, close: closeMetrics}, nil
 }
 
 // statusReport is what status prints.
@@ -165,6 +198,51 @@ type statusReport struct {
 	PreviousRegion  string         `json:"previous_region,omitempty"`
 	Pending         *state.Pending `json:"pending,omitempty"`
 	StateVersion    int64          `json:"state_version"`
+	EnvFile         envStatus      `json:"env_file"`
+	// FailbackDueAt is when FAILBACK=primary returns to the primary; zero
+	// when no failback is on the way.
+	FailbackDueAt time.Time `json:"failback_due_at,omitzero"`
+}
+
+// envStatus is what the hosts' env file says, next to the state.
+type envStatus struct {
+	Path       string `json:"path"`
+	Region     string `json:"region,omitempty"`
+	Cloud      string `json:"cloud,omitempty"`
+	Generation int64  `json:"generation"`
+	// Matches is true when the file says what the state says; otherwise
+	// Problem says how it differs, and the next check rewrites it.
+	Matches bool   `json:"matches"`
+	Problem string `json:"problem,omitempty"`
+}
+
+// readEnvStatus reads the env file for status, without writing and
+// without opening anything but a regular file, and compares it with t.
+func readEnvStatus(path string, t remote.Target) envStatus {
+	st := envStatus{Path: path}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		st.Problem = "missing"
+		return st
+	case err == nil && !fi.Mode().IsRegular():
+		st.Problem = "not a regular file"
+		return st
+	case err != nil:
+		st.Problem = err.Error()
+		return st
+	}
+	e, err := remote.ReadEnvFile(path)
+	if err != nil {
+		st.Problem = err.Error()
+		return st
+	}
+	st.Region, st.Cloud, st.Generation = e.Region, e.Cloud, e.Generation
+	st.Matches = e.Means(t)
+	if !st.Matches {
+		st.Problem = fmt.Sprintf("names %s; the state says region %s, cloud %s, generation %d", e.Describe(), t.Region, t.Cloud, t.Generation)
+	}
+	return st
 }
 
 // statusFlags is status's own flag, --json, and its body.
@@ -184,14 +262,29 @@ func (a *app) status(asJSON bool) int {
 		fmt.Fprintln(a.stderr, "extcloud-failover: state "+a.cfg.StateFile+": "+err.Error())
 		return exitRuntime
 	}
+	if s.Version == 0 && s.ActiveRegion == "" {
+		// No state yet: a check starts from the region the env file names
+		// (when it names a listed one), else the primary.
+		if fi, err := os.Stat(a.cfg.EnvFile); err == nil && fi.Mode().IsRegular() {
+			if e, err := remote.ReadEnvFile(a.cfg.EnvFile); err == nil {
+				if _, known := a.cfg.Cloud(e.Region); known {
+					s.ActiveRegion, s.Generation = e.Region, e.Generation
+				}
+			}
+		}
+	}
 	if s.ActiveRegion == "" {
 		s.ActiveRegion = a.cfg.Primary()
 	}
 	cloud, _ := a.cfg.Cloud(s.ActiveRegion)
 	rep := statusReport{Region: s.ActiveRegion, Cloud: cloud, Generation: s.Generation, OutageStartedAt: s.OutageStartedAt,
-		LastFailoverAt: s.LastFailoverAt, PreviousRegion: s.PreviousRegion, Pending: s.Pending, StateVersion: s.Version}
+		LastFailoverAt: s.LastFailoverAt, PreviousRegion: s.PreviousRegion, Pending: s.Pending, StateVersion: s.Version,
+		EnvFile: readEnvStatus(a.cfg.EnvFile, remote.Target{Region: s.ActiveRegion, Cloud: cloud, Generation: s.Generation})}
 	if !s.OutageStartedAt.IsZero() {
 		rep.OutageSeconds = time.Since(s.OutageStartedAt).Seconds()
+	}
+	if due, ok := check.FailbackDue(s, check.PolicyOf(a.cfg)); ok {
+		rep.FailbackDueAt = due
 	}
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
@@ -204,6 +297,15 @@ func (a *app) status(asJSON bool) int {
 	w := a.stdout
 	fmt.Fprintf(w, "active region:  %s (%s)\n", rep.Region, rep.Cloud)
 	fmt.Fprintf(w, "generation:     %d\n", rep.Generation)
+	switch env := rep.EnvFile; {
+	case env.Matches:
+		fmt.Fprintf(w, "env file:       %s, generation %d (%s)\n", env.Region, env.Generation, env.Path)
+	case env.Region != "":
+		fmt.Fprintf(w, "env file:       %s, generation %d (%s): MISMATCH, it %s; the next check rewrites it and restarts the programs\n",
+			env.Region, env.Generation, env.Path, env.Problem)
+	default:
+		fmt.Fprintf(w, "env file:       %s (%s): the next check writes it and restarts the programs\n", env.Problem, env.Path)
+	}
 	if rep.OutageStartedAt.IsZero() {
 		fmt.Fprintf(w, "outage:         none\n")
 	} else {
@@ -213,6 +315,16 @@ func (a *app) status(asJSON bool) int {
 		fmt.Fprintf(w, "last failover:  never\n")
 	} else {
 		fmt.Fprintf(w, "last failover:  %s from %s\n", rep.LastFailoverAt.UTC().Format(time.RFC3339), rep.PreviousRegion)
+	}
+	switch {
+	case a.cfg.Failback != config.FailbackPrimary:
+		fmt.Fprintf(w, "failback:       off (FAILBACK=off)\n")
+	case rep.FailbackDueAt.IsZero():
+		fmt.Fprintf(w, "failback:       none due\n")
+	case !rep.FailbackDueAt.After(time.Now()):
+		fmt.Fprintf(w, "failback:       due now, to %s (next check)\n", a.cfg.Primary())
+	default:
+		fmt.Fprintf(w, "failback:       due at %s, to %s, if it stays healthy\n", rep.FailbackDueAt.UTC().Format(time.RFC3339), a.cfg.Primary())
 	}
 	if p := rep.Pending; p == nil {
 		fmt.Fprintf(w, "pending push:   none\n")

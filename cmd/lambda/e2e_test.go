@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -154,28 +153,45 @@ func checkLogs(t *testing.T, f *function) []map[string]any {
 }
 
 // TestLambdaOutage drives a whole outage through eight real bootstrap
-// processes: nothing is pushed before the threshold, exactly one push after
-// it even when all eight check at once, and the host ends up on EU with the
-// application restarted once.
+// processes on a fleet the Python handler ran: the first check records the
+// primary and pushes generation 0 once without a restart, nothing is pushed
+// before the threshold, exactly one push after it even when all eight check
+// at once, and the host ends up on EU with the application restarted once.
 func TestLambdaOutage(t *testing.T) {
 	fl := newFleet(t)
+	// The fleet was run by the Python handler, on NAM.
+	handlerFile := "export EXT_CLOUD=" + fl.nam.Cloud() + "\nexport EXT_REGION=NAM\n"
+	if err := os.WriteFile(fl.envFile, []byte(handlerFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	fns := make([]*function, 8)
 	for i := range fns {
 		fns[i] = startFunction(t, fl.env)
 	}
+	seeded := string(remote.Render(remote.Target{Region: "NAM", Cloud: fl.nam.Cloud(), Generation: 0}))
 	noPush := func(when string) {
 		t.Helper()
-		if n := fl.ssm.SendCommandCalls(); n != 0 {
-			t.Fatalf("%s: %d SendCommand calls, want none", when, n)
+		if n := fl.ssm.SendCommandCalls(); n != 1 {
+			t.Fatalf("%s: %d SendCommand calls, want only the first state's", when, n)
 		}
-		if _, err := os.Stat(fl.envFile); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("%s: env file written (%v)", when, err)
+		if data, err := os.ReadFile(fl.envFile); err != nil || string(data) != seeded {
+			t.Fatalf("%s: env file %q (%v), want the first state's %q", when, data, err, seeded)
 		}
 	}
 
+	// No state item yet: the primary is recorded and generation 0 pushed
+	// once, which the handler's file already means: nothing restarts.
 	res := fns[0].mustInvoke(t, `{}`)
-	if res["region"] != "NAM" || res["healthy"] != true || res["action"] != "none" || res["generation"] != 0.0 {
-		t.Fatalf("healthy check = %v, want NAM healthy, action none, generation 0", res)
+	if res["region"] != "NAM" || res["healthy"] != true || res["action"] != "pending_push" || res["generation"] != 0.0 {
+		t.Fatalf("first check = %v, want NAM healthy, action pending_push, generation 0", res)
+	}
+	noPush("first check")
+	if fl.starts() != 1 {
+		t.Fatalf("app started %d times after the first state's push, want 1 (the handler's file meant the same)", fl.starts())
+	}
+	res = fns[1].mustInvoke(t, `{}`)
+	if res["action"] != "none" {
+		t.Fatalf("second healthy check = %v, want action none", res)
 	}
 	noPush("healthy")
 
@@ -243,12 +259,12 @@ func TestLambdaOutage(t *testing.T) {
 	if failovers != 1 {
 		t.Fatalf("%d of 8 concurrent checks failed over, want exactly 1: %v", failovers, results)
 	}
-	if n := fl.ssm.SendCommandCalls(); n != 1 {
-		t.Fatalf("%d SendCommand calls after the threshold, want exactly 1: %+v", n, fl.ssm.Invocations())
+	if n := fl.ssm.SendCommandCalls(); n != 2 {
+		t.Fatalf("%d SendCommand calls after the threshold, want exactly 2 (the first state's and the failover's): %+v", n, fl.ssm.Invocations())
 	}
 	cmds := fl.ssm.Commands()
-	if cmds[0].DocumentName != "AWS-RunShellScript" || len(cmds[0].Targets) != 1 || cmds[0].Targets[0].Key != "tag:ExtCloudFailover" {
-		t.Errorf("command = %+v, want AWS-RunShellScript to tag:ExtCloudFailover", cmds[0])
+	if len(cmds) != 2 || cmds[1].DocumentName != "AWS-RunShellScript" || len(cmds[1].Targets) != 1 || cmds[1].Targets[0].Key != "tag:ExtCloudFailover" {
+		t.Errorf("commands = %+v, want AWS-RunShellScript to tag:ExtCloudFailover", cmds)
 	}
 	env, err := remote.ReadEnvFile(fl.envFile)
 	if err != nil {
@@ -264,8 +280,8 @@ func TestLambdaOutage(t *testing.T) {
 	if res["region"] != "EU" || res["healthy"] != true || res["action"] != "none" || res["generation"] != 1.0 || len(res["pending_hosts"].([]any)) != 0 {
 		t.Errorf("check after the failover = %v, want EU healthy, generation 1, nothing pending", res)
 	}
-	if n := fl.ssm.SendCommandCalls(); n != 1 || fl.starts() != 2 {
-		t.Errorf("after the failover: %d SendCommand calls, %d starts; want 1 and 2", n, fl.starts())
+	if n := fl.ssm.SendCommandCalls(); n != 2 || fl.starts() != 2 {
+		t.Errorf("after the failover: %d SendCommand calls, %d starts; want 2 and 2", n, fl.starts())
 	}
 
 	for i, f := range fns {

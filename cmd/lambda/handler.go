@@ -176,7 +176,7 @@ func (a *app) Handle(ctx context.Context, payload json.RawMessage) (check.Result
 	defer cancel()
 
 	if ev.FailoverTo != "" {
-		if _, err := a.cfg.CloudOf("failover_to", ev.FailoverTo); err != nil {
+		if _, err := a.cfg.CheckRegion("failover_to", ev.FailoverTo); err != nil {
 			deps.Log.Error("event refused", "error", err.Error())
 			return check.Result{}, &EventError{Err: err}
 		}

@@ -538,6 +538,7 @@ func TestSSMConfig(t *testing.T) {
 	want := ssmpush.Config{
 		Targets:        []ident.SSMTarget{{TagKey: "ExtCloudFailover", TagValue: "app"}, {InstanceID: "i-0123456789abcdef0"}},
 		EnvFile:        cfg.EnvFile,
+		Format:         remote.EnvShell,
 		Programs:       []string{"app", "web:*"},
 		MaxConcurrency: "10%",
 		MaxErrors:      cfg.SSMMaxErrors,

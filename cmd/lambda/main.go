@@ -35,6 +35,7 @@ import (
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
 	"extcloud-failover/internal/probe"
+	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/remote/ssmpush"
 	"extcloud-failover/internal/state/dynamo"
 	"extcloud-failover/internal/telemetry"
@@ -106,10 +107,13 @@ func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout i
 		return a.fail(fmt.Errorf("aws sdk: %w", err))
 	}
 	a.deps = check.Deps{
-		Store:  markedStore{dynamo.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.StateKey)},
-		Pusher: ssmpush.New(ssm.NewFromConfig(awsCfg), ssmConfig(cfg)),
-		Prober: probe.New(cfg),
-		Guard:  probe.GuardFor(cfg),
+		Store:     markedStore{dynamo.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.StateKey)},
+		Pusher:    ssmpush.New(ssm.NewFromConfig(awsCfg), ssmConfig(cfg)),
+		Prober:    probe.New(cfg),
+		Preflight: probe.NewPreflight(cfg),
+		Guard:     probe.GuardFor(cfg),
+		// No state item yet: record the primary and push generation 0 once.
+		SeedFleet: true,
 	}
 
 	// template.yaml sets DD_KMS_API_KEY to "" when there is no key.
@@ -143,6 +147,7 @@ func ssmConfig(cfg *config.Config) ssmpush.Config {
 	return ssmpush.Config{
 		Targets:        cfg.SSMTargets,
 		EnvFile:        cfg.EnvFile,
+		Format:         remote.EnvFormat(cfg.EnvFileFormat),
 		Programs:       cfg.SupervisorPrograms,
 		MaxConcurrency: cfg.SSMMaxConcurrency,
 		MaxErrors:      cfg.SSMMaxErrors,

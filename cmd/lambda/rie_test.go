@@ -179,9 +179,16 @@ func TestLambdaEvents(t *testing.T) {
 		event string
 		check func(t *testing.T, inv outcome)
 	}
+	// The event files run against a fleet whose state is already recorded:
+	// the first check of a fleet records the primary and pushes its
+	// generation 0 once (pending_push); the steady state is action none.
+	seeded := append(slices.Clip(fl.env), "STATE_KEY=events-steady")
+	if first := mustResult(t, "{}", invokeOnce(t, seeded, `{}`)); first["action"] != "pending_push" || first["healthy"] != true {
+		t.Fatalf("first check of the fleet = %v, want NAM healthy, pending_push", first)
+	}
 	var cases []tc
 	for _, p := range paths {
-		cases = append(cases, tc{name: filepath.Base(p), event: mustRead(t, p), check: func(t *testing.T, inv outcome) {
+		cases = append(cases, tc{name: filepath.Base(p), env: []string{"STATE_KEY=events-steady"}, event: mustRead(t, p), check: func(t *testing.T, inv outcome) {
 			res := mustResult(t, p, inv)
 			if res["region"] != "NAM" || res["healthy"] != true || res["action"] != "none" {
 				t.Errorf("result %v, want NAM healthy, action none", res)

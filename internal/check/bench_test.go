@@ -10,7 +10,7 @@ import (
 // sinkDecision keeps the compiler from discarding benchmarked work.
 var sinkDecision Decision
 
-// TestDecideHealthyAllocationFree pins the healthy path, run every 10
+// TestDecideHealthyAllocationFree pins the steady paths, run every 10
 // seconds forever, to zero allocations.
 func TestDecideHealthyAllocationFree(t *testing.T) {
 	tests := []struct {
@@ -18,10 +18,10 @@ func TestDecideHealthyAllocationFree(t *testing.T) {
 		s    state.State
 		obs  Observation
 	}{
-		{"healthy", state.State{ActiveRegion: "NAM", Generation: 3, Version: 9}, Observation{Healthy: true}},
-		{"healthy with a pending push", state.State{ActiveRegion: "EU", Generation: 4, Version: 12,
-			Pending: &state.Pending{Generation: 4, Region: "EU", Cloud: "eu.example.com", Hosts: []string{"a", "b"}}}, Observation{Healthy: true}},
-		{"failing below the threshold", state.State{ActiveRegion: "NAM", OutageStartedAt: t0, LastProbeAt: t0.Add(50 * time.Second)}, Observation{}},
+		{"healthy", state.State{ActiveRegion: "NAM", Generation: 3, Version: 9, Regions: steady("+++")}, see("+++")},
+		{"healthy with a pending push", state.State{ActiveRegion: "EU", Generation: 4, Version: 12, Regions: steady("+++"),
+			Pending: &state.Pending{Generation: 4, Region: "EU", Cloud: "eu.example.com", Hosts: []string{"a", "b"}}}, see("+++")},
+		{"failing below the threshold", state.State{ActiveRegion: "NAM", OutageStartedAt: t0, LastProbeAt: t0.Add(50 * time.Second), Regions: steady("-++")}, see("-++")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -33,12 +33,25 @@ func TestDecideHealthyAllocationFree(t *testing.T) {
 	}
 }
 
+func BenchmarkDecideHealthy(b *testing.B) {
+	s := state.State{ActiveRegion: "NAM", Generation: 3, Version: 9, Regions: steady("+++")}
+	obs := see("+++")
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkDecision = Decide(s, obs, t0, policy)
+	}
+	if sinkDecision.Write {
+		b.Fatal("healthy decision writes")
+	}
+}
+
 func BenchmarkDecideOutage(b *testing.B) {
-	s := state.State{ActiveRegion: "NAM", OutageStartedAt: t0, LastProbeAt: t0.Add(50 * time.Second)}
+	s := state.State{ActiveRegion: "NAM", OutageStartedAt: t0, LastProbeAt: t0.Add(50 * time.Second), Regions: steady("-++")}
+	obs := see("-++")
 	now := t0.Add(time.Minute)
 	b.ReportAllocs()
 	for b.Loop() {
-		sinkDecision = Decide(s, Observation{}, now, policy)
+		sinkDecision = Decide(s, obs, now, policy)
 	}
 	if sinkDecision.Action != ActionNone || !sinkDecision.Write {
 		b.Fatalf("decision %+v, want a write below the threshold", sinkDecision)

@@ -40,6 +40,23 @@ type Poller interface {
 	Poll(ctx context.Context, commands []remote.Command) (remote.Result, error)
 }
 
+// claimHorizon is the furthest ahead a push claim of this program can lie:
+// an invocation claims until its deadline (CHECK_TIMEOUT on a host, the
+// check's budget on Lambda), and a push whose hosts may still run it (SSM)
+// and that nobody polls claims for the command's delivery timeout (30 s)
+// plus its execution timeout (SSM_COMMAND_TIMEOUT) from within that
+// budget. A stored claim further ahead was written by a skewed clock and
+// counts as expired, so no stored time holds a push back for longer than
+// intended.
+func (r *runner) claimHorizon() time.Duration {
+	budget := max(r.cfg.CheckTimeout, r.deadline.Sub(r.now()))
+	h := 2 * max(budget, 30*time.Second)
+	if _, ssm := r.d.Pusher.(Poller); ssm {
+		h = max(h, budget+30*time.Second+r.cfg.SSMCommandTimeout)
+	}
+	return h + time.Second
+}
+
 // repush claims a pending failover whose claim has expired and carries it
 // on: while the last round's commands may still run on hosts it polls them
 // (no new command); once they have ended it pushes again, to the hosts that
@@ -47,7 +64,12 @@ type Poller interface {
 // polled.
 func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, error) {
 	p := s.Pending
-	claimed, ok := Claim(s, r.now(), r.deadline)
+	horizon := r.claimHorizon()
+	if p.ClaimedUntil.After(r.now().Add(horizon)) {
+		r.log.Warn(fmt.Sprintf("state time pending.claimed_until lies more than %s ahead (another checker's clock, a restored file): taken as now", horizon),
+			"field", "pending.claimed_until", "value", p.ClaimedUntil.UTC().Format(time.RFC3339), "generation", p.Generation)
+	}
+	claimed, ok := Claim(s, r.now(), r.deadline, horizon)
 	if !ok {
 		r.log.Info("push in flight in another invocation", "generation", p.Generation,
 			"claimed_until", p.ClaimedUntil.UTC().Format(time.RFC3339), "action", string(ActionPendingPush))

@@ -1,5 +1,5 @@
 // This file holds reporting: the Result of one invocation, the event lines
-// for what changed (outage, recovery, failover, pre-flight, push), the
+// for what changed (outage, recovery, region health, switches, push), the
 // metrics, and the one `check complete` summary line. Nothing here decides
 // or writes state.
 
@@ -9,7 +9,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"extcloud-failover/internal/probe"
@@ -36,11 +38,11 @@ func pendingHosts(p *state.Pending) []string {
 // decisionResult is the Result of a check that decided d about active.
 func (r *runner) decisionResult(d Decision, active string, seen observed, repushed bool) Result {
 	res := r.result(d.State, d.Action)
-	if d.Action == ActionFailover {
+	if switches(d.Action) {
 		res.From, res.To = active, d.To
 	}
 	res.Region = active
-	res.Healthy = seen.obs.Healthy
+	res.Healthy = seen.probe.Healthy
 	res.OutageSeconds = d.Outage.Seconds()
 	res.Reason = d.Reason
 	if repushed && d.Action == ActionNone {
@@ -97,38 +99,81 @@ func phaseAttrs(pr probe.Result) []any {
 	return []any{slog.Group("probe_phase_ms", g...)}
 }
 
-// event logs the line for what changed, besides the summary, and the
-// outage metric.
-func (r *runner) event(d Decision, active string, pr probe.Result) {
+// event logs the lines for what changed, besides the summary: the outage
+// clock, recovery, region health flips, stored times taken as now, and
+// what holds a switch back; and the outage metric. A switch is logged by
+// switched, once its intent is stored.
+func (r *runner) event(before state.State, d Decision, active string, pr probe.Result) {
 	secs := d.Outage.Seconds()
-	switch d.Action {
-	case ActionOutageStarted:
+	if len(d.Skewed) > 0 {
+		r.log.Warn(fmt.Sprintf("state time %s lies more than CHECK_TIMEOUT (%s) ahead (another checker's clock, a restored file): taken as now",
+			strings.Join(d.Skewed, ", "), r.cfg.CheckTimeout), "fields", d.Skewed, "region", active)
+	}
+	r.flips(before, d.State)
+	switch {
+	case d.Gap > 0:
+		r.log.Warn(d.Reason, append([]any{"region", active, "gap_seconds", d.Gap.Seconds(), "setting", "OUTAGE_MAX_GAP",
+			"error", errString(pr.Err), "status", pr.Status, "action", string(d.Action)}, phaseAttrs(pr)...)...)
+	case d.Action == ActionOutageStarted:
 		r.log.Warn(d.Reason, append([]any{"region", active, "error", errString(pr.Err), "status", pr.Status, "action", string(d.Action)}, phaseAttrs(pr)...)...)
-	case ActionRecovered:
+	case d.Action == ActionRecovering:
+		r.log.Info(d.Reason, "region", active, "outage_seconds", secs, "action", string(d.Action))
+	case d.Action == ActionRecovered:
 		r.log.Info(fmt.Sprintf("recovered after %.0fs", secs), "region", active, "outage_seconds", secs, "action", string(d.Action))
-	case ActionFailover:
-		r.log.Warn(fmt.Sprintf("failover from %s to %s", active, d.To), "region", d.To, "from", active,
-			"reason", fmt.Sprintf("%s down for %.0fs (threshold %s)", active, secs, r.cfg.FailoverThreshold),
-			"outage_seconds", secs, "generation", d.State.Generation, "action", string(d.Action))
-	case ActionAllDown:
+	case d.Action == ActionAllDown:
 		r.log.Error("all regions unavailable", "region", active, "outage_seconds", secs, "action", string(d.Action))
+	case d.Action == ActionBudgetExhausted:
+		used := make([]string, len(d.Budget))
+		for i, e := range d.Budget {
+			used[i] = fmt.Sprintf("%s %s %s->%s", e.At.UTC().Format(time.RFC3339), e.Kind, e.From, e.To)
+		}
+		r.log.Error("failover budget exhausted: no automatic switch until the oldest leaves the 24h window (or resume)",
+			"region", active, "reason", d.Reason, "switches", used, "budget", r.cfg.FailoverBudget,
+			"outage_seconds", secs, "action", string(d.Action))
+		r.d.Metrics.Count("extcloud.budget_exhausted", 1, "region:"+active)
 	}
 	r.d.Metrics.Gauge("extcloud.outage.seconds", secs, "region:"+active)
 }
 
-// forcedEvent logs a forced failover about to be stored as generation gen.
-func (r *runner) forcedEvent(res Result, gen int64) {
-	r.log.Warn(fmt.Sprintf("failover from %s to %s", res.From, res.To), "region", res.To, "from", res.From,
-		"reason", res.Reason, "generation", gen, "action", string(ActionFailover))
+// flips logs each region whose health flipped between two states; a region
+// seen healthy for the first time is not news.
+func (r *runner) flips(before, after state.State) {
+	if len(after.Regions) == 0 {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(after.Regions)) {
+		h := after.Regions[name]
+		was, known := before.Regions[name]
+		if h.Streak != 1 || (known && was.Healthy == h.Healthy) || (!known && h.Healthy) {
+			continue
+		}
+		word := "down"
+		if h.Healthy {
+			word = "up"
+		}
+		r.log.Info(fmt.Sprintf("region %s is %s", name, word), "region", name, "healthy", h.Healthy)
+	}
 }
 
-// preflightEvent logs one candidate's pre-flight probe.
-func (r *runner) preflightEvent(pr probe.Result) {
-	attrs := []any{"region", pr.Region, "healthy", pr.Healthy, "probe_ms", ms(pr.Duration), "status", pr.Status}
-	if pr.Err != nil {
-		attrs = append(attrs, "error", pr.Err.Error())
+// switched logs and counts a switch whose intent this invocation stored:
+// exactly once per generation, so a monitor counting `failover from` lines
+// counts failovers.
+func (r *runner) switched(res Result, generation int64) {
+	r.log.Warn(fmt.Sprintf("%s from %s to %s", verb(res.Action), res.From, res.To), "region", res.To, "from", res.From,
+		"reason", res.Reason, "outage_seconds", res.OutageSeconds, "generation", generation, "action", string(res.Action))
+	metric := "extcloud.failover"
+	if res.Action == ActionFailback {
+		metric = "extcloud.failback"
 	}
-	r.log.Info("pre-flight probe", append(attrs, phaseAttrs(pr)...)...)
+	r.d.Metrics.Count(metric, 1, "region:"+res.To, "from:"+res.From)
+}
+
+// verb names a switch in a log message.
+func verb(a Action) string {
+	if a == ActionFailback {
+		return "failback"
+	}
+	return "failover"
 }
 
 // reportPush logs and counts what push p achieved, before it is recorded.
@@ -168,6 +213,10 @@ func (r *runner) summary(res Result, seen observed, err error) {
 		"outage_seconds", res.OutageSeconds, "generation", res.Generation,
 		"probe_ms", ms(pr.Duration), "status", pr.Status, "pending_hosts", res.PendingHosts,
 	}
+	if res.Regions == nil {
+		res.Regions = seen.regionReports()
+	}
+	attrs = append(attrs, "regions", res.Regions)
 	if res.To != "" {
 		attrs = append(attrs, "from", res.From, "to", res.To)
 	}
@@ -190,6 +239,10 @@ func (r *runner) summary(res Result, seen observed, err error) {
 		attrs = append(attrs, "error", err.Error())
 	}
 	r.log.Log(context.Background(), level, "check complete", attrs...)
+	// The heartbeat and the hosts a push left behind, every invocation: the
+	// monitors in deploy/datadog alert on their absence and persistence.
+	r.d.Metrics.Count("extcloud.check.complete", 1, "action:"+string(res.Action), "region:"+res.Region)
+	r.d.Metrics.Gauge("extcloud.push.pending", float64(len(res.PendingHosts)), "region:"+res.Region)
 }
 
 func errString(err error) string {

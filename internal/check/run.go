@@ -30,18 +30,29 @@ const (
 // Deps are the parts one invocation talks to. Store, Pusher and Prober are
 // required; the rest may be nil.
 type Deps struct {
-	Store   state.Store
-	Pusher  Pusher
-	Prober  RegionProber
-	Guard   Guard   // nil: no local-network guard
-	Metrics Metrics // nil: no metrics
-	Log     *slog.Logger
-	Now     func() time.Time
+	Store  state.Store
+	Pusher Pusher
+	Prober RegionProber
+	// Preflight probes failover candidates (PREFLIGHT_URL: their clouds
+	// directly); nil means Prober. Prober probes the active region
+	// (CLOUDLOOKUP_URL, which may be a local tunnel).
+	Preflight RegionProber
+	Guard     Guard   // nil: no local-network guard
+	Metrics   Metrics // nil: no metrics
+	Log       *slog.Logger
+	Now       func() time.Time
 	// Recover returns the region and generation the hosts run (read from
 	// ext_cloud.env): the starting point when there is no usable state, and
 	// the truth adopted when the hosts refuse a push as stale. nil means the
 	// primary, and a stale refusal is only logged.
 	Recover func(ctx context.Context) (region string, generation int64, err error)
+	// Env reads the local hosts' env file on every invocation so that it is
+	// converged with the state (the host path); nil on Lambda. See converge.
+	Env EnvInspector
+	// SeedFleet, without Env, makes the first invocation that finds no state
+	// record the primary as active and push generation 0 to every host once
+	// (Lambda: the fleet's files cannot be read on every run).
+	SeedFleet bool
 	// Fault, when set, is called at each FaultPoint; a non-nil error stops the
 	// invocation there as a crash would. Tests only.
 	Fault func(ctx context.Context, p FaultPoint) error
@@ -59,7 +70,9 @@ type Result struct {
 	From          string   `json:"from,omitempty"`
 	To            string   `json:"to,omitempty"`
 	Reason        string   `json:"reason,omitempty"`
-	DryRun        bool     `json:"dry_run,omitempty"`
+	// Regions is every region's probe result, by name.
+	Regions map[string]RegionReport `json:"regions"`
+	DryRun  bool                    `json:"dry_run,omitempty"`
 }
 
 // Run carries out one invocation: re-push a pending failover whose claim has
@@ -69,6 +82,7 @@ type Result struct {
 func Run(ctx context.Context, cfg *config.Config, deps Deps) (Result, error) {
 	r := newRunner(cfg, deps)
 	res, seen, err := r.check(ctx)
+	res.Regions = seen.regionReports()
 	r.summary(res, seen, err)
 	return res, err
 }
@@ -79,6 +93,7 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (Result, error) {
 func Failover(ctx context.Context, cfg *config.Config, deps Deps, to string) (Result, error) {
 	r := newRunner(cfg, deps)
 	res, seen, err := r.force(ctx, to)
+	res.Regions = seen.regionReports()
 	r.summary(res, seen, err)
 	return res, err
 }
@@ -105,7 +120,7 @@ func newRunner(cfg *config.Config, d Deps) *runner {
 	if r.d.Metrics == nil {
 		r.d.Metrics = noMetrics{}
 	}
-	r.policy = Policy{Threshold: cfg.FailoverThreshold, MinInterval: cfg.FailoverMinInterval, ProbeInterval: cfg.ProbeInterval}
+	r.policy = PolicyOf(cfg)
 	return r
 }
 
@@ -183,80 +198,72 @@ func (r *runner) check(ctx context.Context) (Result, observed, error) {
 		return r.result(s, ActionNone), observed{}, err
 	}
 
-	// A pending push whose claim has expired is repaired first.
+	// A pending push whose claim has expired is repaired first; without one,
+	// the hosts' env file is made to say what the state says.
 	var pushErr error
 	repushed := false
 	if s.Pending != nil {
 		s, repushed, pushErr = r.repush(ctx, s)
-		if errors.Is(pushErr, state.ErrConflict) {
-			res, err := r.lost(ctx, "pending push claimed by another invocation")
-			return res, observed{}, err
-		}
-		if pushErr != nil && !errors.Is(pushErr, ErrPushIncomplete) {
-			return r.result(s, ActionPendingPush), observed{}, pushErr
-		}
+	} else {
+		s, repushed, pushErr = r.converge(ctx, s)
+	}
+	if errors.Is(pushErr, state.ErrConflict) {
+		res, err := r.lost(ctx, "pending push claimed by another invocation")
+		return res, observed{}, err
+	}
+	if pushErr != nil && !errors.Is(pushErr, ErrPushIncomplete) && !errors.Is(pushErr, ErrEnvFile) {
+		return r.result(s, ActionPendingPush), observed{}, pushErr
 	}
 
 	active := s.ActiveRegion
 	seen := r.observe(ctx, s)
-	d := r.decide(ctx, s, seen)
-	if d.Action == ActionFailover {
+	d := Decide(s, seen.obs, r.now(), r.policy)
+	if switches(d.Action) {
 		r.claimIntent(&d.State)
 	}
 	res := r.decisionResult(d, active, seen, repushed)
-	r.event(d, active, seen.probe)
+	r.event(s, d, active, seen.probe)
 
 	if seen.latency != nil {
 		d.State.LatencyMS, d.State.LatencyAt = seen.latency.ms, seen.latency.at
 		d.Write = true
 	}
-	if fromHosts && d.Action != ActionPreflight {
+	if fromHosts {
 		d.Write = true
 	}
 	if !d.Write {
 		return res, seen, pushErr
 	}
 	res, lost, err := r.commit(ctx, s, d.State, res)
-	if lost || err != nil || d.Action == ActionFailover {
+	if lost || err != nil || switches(d.Action) {
 		return res, seen, err
 	}
 	return res, seen, pushErr
 }
 
-// decide runs Decide on what observe saw. When Decide asks for the
-// candidates' pre-flight it probes them (unless observe already did, for
-// its differential verdict) and decides again.
-func (r *runner) decide(ctx context.Context, s state.State, seen observed) Decision {
-	d := Decide(s, seen.obs, r.now(), r.policy)
-	if d.Action != ActionPreflight {
-		return d
-	}
-	obs := seen.obs
-	obs.Candidates = seen.candidates
-	if obs.Candidates == nil {
-		obs.Candidates = r.preflight(ctx, s.ActiveRegion)
-	}
-	return Decide(s, obs, r.now(), r.policy)
-}
-
 // commit carries a decision out: it stores next over old with
-// compare-and-swap and, for a failover, pushes the intent and records the
-// outcome in res. lost reports a lost compare-and-swap: another invocation
-// acted, this one pushed nothing, and res says so.
+// compare-and-swap and, for a switch, logs and counts it (only the
+// invocation whose swap wins does: one line per failover), pushes the
+// intent and records the outcome in res. lost reports a lost
+// compare-and-swap: another invocation acted, this one pushed nothing, and
+// res says so (at info).
 func (r *runner) commit(ctx context.Context, old, next state.State, res Result) (_ Result, lost bool, _ error) {
 	would := "state not written"
-	if res.Action == ActionFailover {
+	switch res.Action {
+	case ActionFailover:
 		would = fmt.Sprintf("would fail over from %s to %s", res.From, res.To)
+	case ActionFailback:
+		would = fmt.Sprintf("would fail back from %s to %s", res.From, res.To)
 	}
 	stored, written, err := r.write(ctx, old, next, would, "action", string(res.Action))
 	switch {
 	case errors.Is(err, state.ErrConflict):
 		res, err := r.lost(ctx, "state changed by another invocation")
 		return res, true, err
-	case err != nil || !written || res.Action != ActionFailover:
+	case err != nil || !written || !switches(res.Action):
 		return res, false, err
 	}
-	r.d.Metrics.Count("extcloud.failover", 1, "region:"+stored.ActiveRegion, "from:"+old.ActiveRegion)
+	r.switched(res, stored.Generation)
 	if err := r.fault(ctx, FaultAfterIntent); err != nil {
 		return res, false, err
 	}
@@ -314,11 +321,11 @@ func (r *runner) force(ctx context.Context, to string) (Result, observed, error)
 	if err != nil {
 		return r.result(s, ActionNone), observed{}, err
 	}
-	cloud, err := r.cfg.CloudOf("failover", to)
+	cloud, err := r.cfg.CheckRegion("failover", to)
 	if err != nil {
 		return r.result(s, ActionNone), observed{}, err
 	}
-	if s.Pending != nil && r.now().Before(s.Pending.ClaimedUntil) {
+	if p := s.Pending; p != nil && r.now().Before(p.ClaimedUntil) && !p.ClaimedUntil.After(r.now().Add(r.claimHorizon())) {
 		return r.result(s, ActionPendingPush), observed{}, fmt.Errorf("a push of generation %d is in flight until %s; try again after it",
 			s.Pending.Generation, s.Pending.ClaimedUntil.UTC().Format(time.RFC3339))
 	}
@@ -333,7 +340,9 @@ func (r *runner) force(ctx context.Context, to string) (Result, observed, error)
 	r.claimIntent(&next)
 	res := r.result(next, ActionFailover)
 	res.From, res.To, res.Healthy, res.Reason = s.ActiveRegion, to, seen.probe.Healthy, "forced by failover --to"
-	r.forcedEvent(res, next.Generation)
 	res, _, err = r.commit(ctx, s, next, res)
 	return res, seen, err
 }
+
+// switches reports whether a is an automatic switch that writes an intent.
+func switches(a Action) bool { return a == ActionFailover || a == ActionFailback }

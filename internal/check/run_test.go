@@ -386,6 +386,7 @@ func (g *countingGuard) Check(context.Context) probe.GuardResult {
 type metricsRecorder struct {
 	mu     sync.Mutex
 	gauges map[string][]float64
+	counts map[string]int64
 }
 
 func (m *metricsRecorder) Gauge(name string, v float64, _ ...string) {
@@ -397,7 +398,20 @@ func (m *metricsRecorder) Gauge(name string, v float64, _ ...string) {
 	m.gauges[name] = append(m.gauges[name], v)
 }
 
-func (m *metricsRecorder) Count(string, int64, ...string) {}
+func (m *metricsRecorder) Count(name string, v int64, _ ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.counts == nil {
+		m.counts = map[string]int64{}
+	}
+	m.counts[name] += v
+}
+
+func (m *metricsRecorder) count(name string) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.counts[name]
+}
 
 func TestRunLatencyAlwaysMeasuresOncePerInterval(t *testing.T) {
 	t.Parallel()

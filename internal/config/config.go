@@ -16,11 +16,23 @@ type Region struct {
 	Cloud string
 }
 
+// Failback modes for FAILBACK.
+const (
+	FailbackOff     = "off"
+	FailbackPrimary = "primary"
+)
+
 // Latency check modes for LATENCY_CHECK.
 const (
 	LatencyOff       = "off"
 	LatencyOnFailure = "on-failure"
 	LatencyAlways    = "always"
+)
+
+// Env file formats for ENV_FILE_FORMAT (remote.EnvShell and remote.EnvPlain).
+const (
+	EnvFormatShell = "shell"
+	EnvFormatPlain = "plain"
 )
 
 // Config is the whole configuration of one invocation. Fields are documented
@@ -33,7 +45,9 @@ type Config struct {
 	OrgID string // CONNECTION_KEEPALIVE_ORG_ID
 	TxnID string // CONNECTION_KEEPALIVE_TXN_ID
 
-	CloudlookupURL          string        // CLOUDLOOKUP_URL template with {cloud} {region} {org_id} {txn_id}
+	CloudlookupURL          string        // CLOUDLOOKUP_URL template with {cloud} {region} {org_id} {txn_id}; {cloud} optional
+	PreflightURL            string        // PREFLIGHT_URL template with {cloud}; default CLOUDLOOKUP_URL when that has {cloud}
+	ProbeHeaders            []Header      // PROBE_HEADERS "Name: value,...": sent with every probe and pre-flight (values secret)
 	ProbeTimeout            time.Duration // PROBE_TIMEOUT, default 5s
 	ProbeExpect             string        // PROBE_EXPECT: a healthy body contains it (first 64 KiB)
 	ProbeInsecureSkipVerify bool          // PROBE_INSECURE_SKIP_VERIFY, loopback hosts only
@@ -42,12 +56,18 @@ type Config struct {
 	FailoverThreshold   time.Duration // FAILOVER_THRESHOLD, default 4m
 	FailoverMinInterval time.Duration // FAILOVER_MIN_INTERVAL, default 10m
 	CheckTimeout        time.Duration // CHECK_TIMEOUT, default 30s: the host invocation's deadline
+	RecoveryProbes      int           // RECOVERY_PROBES, default 3: healthy probes in a row that end an outage
+	OutageMaxGap        time.Duration // OUTAGE_MAX_GAP, default 90s: a longer gap without probes restarts the outage clock
+	Failback            string        // FAILBACK off|primary, default off
+	FailbackAfter       time.Duration // FAILBACK_AFTER, default 30m: the primary's health before a failback
+	FailoverBudget      int           // FAILOVER_BUDGET, default 3: automatic switches in any 24 h; 0 unlimited
 
 	StateFile  string // STATE_FILE, default <dir of ENV_FILE>/extcloud-failover.state.json
 	StateTable string // STATE_TABLE (Lambda)
 	StateKey   string // STATE_KEY, default "extcloud-failover"
 
 	EnvFile            string   // ENV_FILE, default /opt/application/tmp/ext_cloud.env
+	EnvFileFormat      string   // ENV_FILE_FORMAT shell|plain, default shell
 	SupervisorURLs     []string // SUPERVISOR_URL, comma-separated; default unix:///var/run/supervisor.sock
 	SupervisorUsername string   // SUPERVISOR_USERNAME
 	SupervisorPassword string   // SUPERVISOR_PASSWORD (secret)
@@ -74,4 +94,11 @@ type Config struct {
 	DDTags          string // DD_TAGS: extra tags, comma-separated
 
 	DryRun bool // --dry-run: decide and log, write and restart nothing
+}
+
+// Header is one entry of PROBE_HEADERS. Its value is a secret: it is never
+// shown in errors and is redacted from logs (see Secrets).
+type Header struct {
+	Name  string
+	Value string
 }

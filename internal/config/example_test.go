@@ -44,7 +44,7 @@ func Example() {
 	}
 	// Output:
 	// primary: EU threshold: 2m0s
-	// candidate: APAC https://apac.example.com/cloudlookup?orgId=org-1&txnId=txn-1
 	// candidate: NAM https://nam.example.com/cloudlookup?orgId=org-1&txnId=txn-1
+	// candidate: APAC https://apac.example.com/cloudlookup?orgId=org-1&txnId=txn-1
 	// --region | --region: unknown region "EUR" (want NAM, EU or APAC)
 }

@@ -2,11 +2,12 @@ package config
 
 import (
 	"errors"
-	"extcloud-failover/internal/ident"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"extcloud-failover/internal/ident"
 )
 
 // maxErrorLen bounds any error line, whatever the input.
@@ -105,14 +106,21 @@ func TestDefaults(t *testing.T) {
 		OrgID:               "org-1",
 		TxnID:               "txn-1",
 		CloudlookupURL:      "https://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
+		PreflightURL:        "https://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
 		ProbeTimeout:        5 * time.Second,
 		ProbeInterval:       10 * time.Second,
 		FailoverThreshold:   4 * time.Minute,
 		FailoverMinInterval: 10 * time.Minute,
 		CheckTimeout:        30 * time.Second,
+		RecoveryProbes:      3,
+		OutageMaxGap:        90 * time.Second,
+		Failback:            "off",
+		FailbackAfter:       30 * time.Minute,
+		FailoverBudget:      3,
 		StateFile:           "/opt/application/tmp/extcloud-failover.state.json",
 		StateKey:            "extcloud-failover",
 		EnvFile:             "/opt/application/tmp/ext_cloud.env",
+		EnvFileFormat:       "shell",
 		SupervisorURLs:      []string{"unix:///var/run/supervisor.sock"},
 		PushConcurrency:     16,
 		SSMMaxConcurrency:   "50",
@@ -142,6 +150,8 @@ func TestEverySetting(t *testing.T) {
 		"CONNECTION_KEEPALIVE_ORG_ID": "org:1",
 		"CONNECTION_KEEPALIVE_TXN_ID": "txn.1",
 		"CLOUDLOOKUP_URL":             "https://{cloud}/lookup?o={org_id}&t={txn_id}&r={region}",
+		"PREFLIGHT_URL":               "https://{cloud}/pre?o={org_id}",
+		"PROBE_HEADERS":               "X-SIG-Sha256: e3b0, Authorization: Bearer abc",
 		"PROBE_TIMEOUT":               "2s",
 		"PROBE_INTERVAL":              "15s",
 		"PROBE_EXPECT":                `"status":"ok"`,
@@ -149,7 +159,13 @@ func TestEverySetting(t *testing.T) {
 		"FAILOVER_THRESHOLD":          "90s",
 		"FAILOVER_MIN_INTERVAL":       "0",
 		"CHECK_TIMEOUT":               "20s",
+		"RECOVERY_PROBES":             "5",
+		"OUTAGE_MAX_GAP":              "2m",
+		"FAILBACK":                    "primary",
+		"FAILBACK_AFTER":              "1h",
+		"FAILOVER_BUDGET":             "0",
 		"ENV_FILE":                    "/srv/app/ext_cloud.env",
+		"ENV_FILE_FORMAT":             "plain",
 		"STATE_FILE":                  "/var/lib/extcloud/state.json",
 		"STATE_TABLE":                 "failover-state",
 		"STATE_KEY":                   "prod:app",
@@ -191,16 +207,24 @@ func TestEverySetting(t *testing.T) {
 		OrgID:                   "org:1",
 		TxnID:                   "txn.1",
 		CloudlookupURL:          "https://{cloud}/lookup?o={org_id}&t={txn_id}&r={region}",
+		PreflightURL:            "https://{cloud}/pre?o={org_id}",
+		ProbeHeaders:            []Header{{"X-SIG-Sha256", "e3b0"}, {"Authorization", "Bearer abc"}},
 		ProbeTimeout:            2 * time.Second,
 		ProbeExpect:             `"status":"ok"`,
 		ProbeInterval:           15 * time.Second,
 		FailoverThreshold:       90 * time.Second,
 		FailoverMinInterval:     0,
 		CheckTimeout:            20 * time.Second,
+		RecoveryProbes:          5,
+		OutageMaxGap:            2 * time.Minute,
+		Failback:                "primary",
+		FailbackAfter:           time.Hour,
+		FailoverBudget:          0,
 		StateFile:               "/var/lib/extcloud/state.json",
 		StateTable:              "failover-state",
 		StateKey:                "prod:app",
 		EnvFile:                 "/srv/app/ext_cloud.env",
+		EnvFileFormat:           "plain",
 		SupervisorURLs:          []string{"unix:///run/a.sock", "http://127.0.0.1:9001/RPC2"},
 		SupervisorUsername:      "admin",
 		SupervisorPassword:      "s3cret",
@@ -437,8 +461,8 @@ func TestSecretValuesNeverShown(t *testing.T) {
 			}
 		}
 	}
-	if secrets != 2 {
-		t.Errorf("%d secret variables, want 2 (DD_API_KEY, SUPERVISOR_PASSWORD)", secrets)
+	if secrets != 3 {
+		t.Errorf("%d secret variables, want 3 (DD_API_KEY, SUPERVISOR_PASSWORD, PROBE_HEADERS)", secrets)
 	}
 }
 

@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -163,4 +164,38 @@ func parseDDTags(field, s string) error {
 		}
 	}
 	return nil
+}
+
+// maxHeaders bounds PROBE_HEADERS.
+const maxHeaders = 32
+
+// parseHeaders reads PROBE_HEADERS: comma-separated "Name: value" entries
+// (ident.Header). A value is never shown; a name may be given once, and
+// Host, which the URL decides, not at all.
+func parseHeaders(field, s string) ([]Header, error) {
+	if s == "" {
+		return nil, nil
+	}
+	items := splitList(s)
+	if len(items) > maxHeaders {
+		return nil, errorf(field, "%d entries (want at most %d)", len(items), maxHeaders)
+	}
+	var out []Header
+	seen := map[string]bool{}
+	for i, it := range items {
+		name, value, err := ident.Header(it)
+		if err != nil {
+			return nil, errorf(field, "entry %d: %s", i+1, err)
+		}
+		canon := textproto.CanonicalMIMEHeaderKey(name)
+		switch {
+		case canon == "Host":
+			return nil, errorf(field, "entry %d: header Host is set from the probe URL (remove it)", i+1)
+		case seen[canon]:
+			return nil, errorf(field, "entry %d: header %s given twice", i+1, name)
+		}
+		seen[canon] = true
+		out = append(out, Header{Name: name, Value: value})
+	}
+	return out, nil
 }

@@ -4,9 +4,10 @@
 package config
 
 import (
-	"extcloud-failover/internal/ident"
 	"net/url"
 	"strings"
+
+	"extcloud-failover/internal/ident"
 )
 
 // Primary returns the region active when there is no state yet:
@@ -21,7 +22,8 @@ func (c *Config) Primary() string {
 	return ""
 }
 
-// Cloud returns region's cloud and whether region is in the list.
+// Cloud looks region up: its cloud and whether region is in the list. See
+// CheckRegion for a name the user gave.
 func (c *Config) Cloud(region string) (string, bool) {
 	for _, r := range c.Regions {
 		if r.Name == region {
@@ -31,9 +33,10 @@ func (c *Config) Cloud(region string) (string, bool) {
 	return "", false
 }
 
-// CloudOf returns region's cloud, or an *Error for field (the setting or
-// flag the name came from) listing the configured regions.
-func (c *Config) CloudOf(field, region string) (string, error) {
+// CheckRegion checks a region name the user gave (in field: a setting,
+// flag or event field) and returns its cloud, or an *Error naming field
+// and listing the configured regions.
+func (c *Config) CheckRegion(field, region string) (string, error) {
 	if cloud, ok := c.Cloud(region); ok {
 		return cloud, nil
 	}
@@ -45,17 +48,17 @@ func (c *Config) CloudOf(field, region string) (string, error) {
 }
 
 // FailoverOrder returns the failover candidates when active is down: the
-// list rotated to start just after active, without active. An active region
-// that is not in the list gives the whole list in preference order.
+// list in preference order without active, as the Python handler chose
+// (NAM,EU,APAC with EU active: NAM, then APAC). An active region that is not
+// in the list gives the whole list.
 func (c *Config) FailoverOrder(active string) []Region {
-	for i, r := range c.Regions {
-		if r.Name == active {
-			out := make([]Region, 0, len(c.Regions)-1)
-			out = append(out, c.Regions[i+1:]...)
-			return append(out, c.Regions[:i]...)
+	out := make([]Region, 0, len(c.Regions))
+	for _, r := range c.Regions {
+		if r.Name != active {
+			out = append(out, r)
 		}
 	}
-	return append([]Region(nil), c.Regions...)
+	return out
 }
 
 // ProbeURL fills CLOUDLOOKUP_URL for r. {region}, {org_id} and {txn_id} are
@@ -69,8 +72,16 @@ func (c *Config) FailoverOrder(active string) []Region {
 // are escaped), so replacing the placeholders one after the other is the
 // same as replacing them at once, without building a strings.Replacer on
 // every call.
-func (c *Config) ProbeURL(r Region) string {
-	t := c.CloudlookupURL
+//
+// Without {cloud} (the active region probed through a local tunnel) the URL
+// is the same for every region.
+func (c *Config) ProbeURL(r Region) string { return c.fill(c.CloudlookupURL, r) }
+
+// PreflightProbeURL fills PREFLIGHT_URL for r, as ProbeURL does
+// CLOUDLOOKUP_URL: the URL a failover candidate is probed at, directly.
+func (c *Config) PreflightProbeURL(r Region) string { return c.fill(c.PreflightURL, r) }
+
+func (c *Config) fill(t string, r Region) string {
 	cloud, prefix := r.Cloud, ""
 	if _, rest, isURL := strings.Cut(r.Cloud, "://"); isURL {
 		for _, lead := range []string{"{cloud}", "http://{cloud}", "https://{cloud}"} {

@@ -2,11 +2,12 @@ package config
 
 import (
 	"errors"
-	"extcloud-failover/internal/ident"
 	"net/url"
 	"reflect"
 	"slices"
 	"testing"
+
+	"extcloud-failover/internal/ident"
 )
 
 func threeRegions() *Config {
@@ -32,7 +33,7 @@ func TestFailoverOrder(t *testing.T) {
 		want   []string
 	}{
 		{"NAM", []string{"EU", "APAC"}},
-		{"EU", []string{"APAC", "NAM"}},
+		{"EU", []string{"NAM", "APAC"}},
 		{"APAC", []string{"NAM", "EU"}},
 		{"GONE", []string{"NAM", "EU", "APAC"}},
 		{"", []string{"NAM", "EU", "APAC"}},
@@ -248,7 +249,7 @@ func checkValidate(t *testing.T, err error, want string) {
 	checkErrorLine(t, err)
 }
 
-func TestCloudOf(t *testing.T) {
+func TestCheckRegion(t *testing.T) {
 	t.Parallel()
 	cfg, err := Load(func(k string) (string, bool) {
 		v, ok := map[string]string{"EXT_CLOUD_FAILOVER_LIST": "NAM=nam.example.com,EU=eu.example.com", "CONNECTION_KEEPALIVE_ORG_ID": "o", "CONNECTION_KEEPALIVE_TXN_ID": "t"}[k]
@@ -257,12 +258,12 @@ func TestCloudOf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cloud, err := cfg.CloudOf("--to", "EU"); err != nil || cloud != "eu.example.com" {
-		t.Errorf("CloudOf(EU) = %q, %v", cloud, err)
+	if cloud, err := cfg.CheckRegion("--to", "EU"); err != nil || cloud != "eu.example.com" {
+		t.Errorf("CheckRegion(EU) = %q, %v", cloud, err)
 	}
-	_, err = cfg.CloudOf("--to", "MARS")
+	_, err = cfg.CheckRegion("--to", "MARS")
 	var ce *Error
 	if !errors.As(err, &ce) || err.Error() != `--to: unknown region "MARS" (want NAM or EU)` {
-		t.Errorf("CloudOf(MARS) = %v", err)
+		t.Errorf("CheckRegion(MARS) = %v", err)
 	}
 }

@@ -9,9 +9,10 @@ import (
 )
 
 // Secrets returns the non-empty secret values, for log redaction:
-// DD_API_KEY, SUPERVISOR_PASSWORD and passwords in the user info of
-// SUPERVISOR_URL, CLOUDLOOKUP_URL, LATENCY_SERVER, WITNESS_URL and
-// DD_LOGS_INTAKE_URL, both decoded and as written.
+// DD_API_KEY, SUPERVISOR_PASSWORD, the values of PROBE_HEADERS and the
+// passwords in the user info of SUPERVISOR_URL, CLOUDLOOKUP_URL,
+// PREFLIGHT_URL, LATENCY_SERVER, WITNESS_URL and DD_LOGS_INTAKE_URL, both
+// decoded and as written.
 func (c *Config) Secrets() []string {
 	var out []string
 	add := func(s string) {
@@ -21,7 +22,10 @@ func (c *Config) Secrets() []string {
 	}
 	add(c.DDAPIKey)
 	add(c.SupervisorPassword)
-	urls := append([]string{c.CloudlookupURL, c.LatencyServer, c.WitnessURL, c.DDLogsIntakeURL}, c.SupervisorURLs...)
+	for _, h := range c.ProbeHeaders {
+		add(h.Value)
+	}
+	urls := append([]string{c.CloudlookupURL, c.PreflightURL, c.LatencyServer, c.WitnessURL, c.DDLogsIntakeURL}, c.SupervisorURLs...)
 	for _, s := range urls {
 		add(urlPassword(s, false))
 		add(urlPassword(s, true))

@@ -13,22 +13,34 @@ import (
 // crossCheck validates what depends on more than one setting.
 func (l *loader) crossCheck(c *Config) error {
 	if c.PrimaryRegion != "" {
-		if _, err := c.CloudOf(l.field("EXT_CLOUD_REGION"), c.PrimaryRegion); err != nil {
+		if _, err := c.CheckRegion(l.field("EXT_CLOUD_REGION"), c.PrimaryRegion); err != nil {
 			return err
 		}
 	}
+	if c.PreflightURL == "" {
+		if !strings.Contains(c.CloudlookupURL, "{cloud}") {
+			return errorf("PREFLIGHT_URL", "required when %s has no {cloud}: the candidates cannot be reached through it and are pre-flighted directly (e.g. %s)",
+				l.field("CLOUDLOOKUP_URL"), examplePreflightURL)
+		}
+		c.PreflightURL = c.CloudlookupURL
+	}
+	templates := []struct{ env, value string }{{"CLOUDLOOKUP_URL", c.CloudlookupURL}, {"PREFLIGHT_URL", c.PreflightURL}}
 	for _, id := range []struct{ place, env, value, example string }{
 		{"{org_id}", "CONNECTION_KEEPALIVE_ORG_ID", c.OrgID, "1234"},
 		{"{txn_id}", "CONNECTION_KEEPALIVE_TXN_ID", c.TxnID, "keepalive-1"},
 	} {
-		if id.value == "" && strings.Contains(c.CloudlookupURL, id.place) {
-			return errorf(id.env, "required by %s in CLOUDLOOKUP_URL (e.g. %s=%s)", id.place, id.env, id.example)
+		for _, tp := range templates {
+			if id.value == "" && strings.Contains(tp.value, id.place) {
+				return errorf(id.env, "required by %s in %s (e.g. %s=%s)", id.place, tp.env, id.env, id.example)
+			}
 		}
 	}
 	for _, r := range c.Regions {
-		u := c.ProbeURL(r)
-		if err := ident.HTTPURL(u); err != nil {
+		if err := ident.HTTPURL(c.ProbeURL(r)); err != nil {
 			return errorf(l.field("CLOUDLOOKUP_URL"), "for %s gives %s", r.Name, err)
+		}
+		if err := ident.HTTPURL(c.PreflightProbeURL(r)); err != nil {
+			return errorf(l.field("PREFLIGHT_URL"), "for %s gives %s", r.Name, err)
 		}
 	}
 	if c.ProbeInsecureSkipVerify {
@@ -37,6 +49,9 @@ func (l *loader) crossCheck(c *Config) error {
 				return errorf(l.field("PROBE_INSECURE_SKIP_VERIFY"), "allowed only for loopback probe hosts (got %s)", quote(h))
 			}
 		}
+	}
+	if c.OutageMaxGap < c.ProbeInterval {
+		return errorf(l.field("OUTAGE_MAX_GAP"), "%s must be at least %s (%s): every run would restart the outage clock", c.OutageMaxGap, l.field("PROBE_INTERVAL"), c.ProbeInterval)
 	}
 	if c.ProbeTimeout >= c.CheckTimeout {
 		return errorf(l.field("PROBE_TIMEOUT"), "%s must be less than %s (%s)", c.ProbeTimeout, l.field("CHECK_TIMEOUT"), c.CheckTimeout)
@@ -47,8 +62,9 @@ func (l *loader) crossCheck(c *Config) error {
 	return nil
 }
 
-// checkTemplate validates CLOUDLOOKUP_URL before substitution.
-func checkTemplate(field, s string) error {
+// checkTemplate validates CLOUDLOOKUP_URL or PREFLIGHT_URL before
+// substitution; needCloud requires {cloud}.
+func checkTemplate(field, s string, needCloud bool) error {
 	if len(s) > maxTemplate {
 		return errorf(field, "%d bytes (want at most %d)", len(s), maxTemplate)
 	}
@@ -62,11 +78,14 @@ func checkTemplate(field, s string) error {
 			return errorf(field, "unknown placeholder %s (want {cloud}, {region}, {org_id} or {txn_id})", quote(p))
 		}
 	}
-	if !strings.Contains(s, "{cloud}") {
-		return errorf(field, "no {cloud} placeholder (e.g. %s)", DefaultCloudlookupURL)
+	if needCloud && !strings.Contains(s, "{cloud}") {
+		return errorf(field, "no {cloud} placeholder: a candidate is pre-flighted directly at its cloud (e.g. %s)", examplePreflightURL)
 	}
 	return nil
 }
+
+// examplePreflightURL is PREFLIGHT_URL for the Python handler's layout.
+const examplePreflightURL = "https://{cloud}/v2/{org_id}/cloudlookup/{txn_id}"
 
 // placeholders returns the {...} of a template from left to right; a "{"
 // inside one starts the next.

@@ -4,11 +4,12 @@
 package config
 
 import (
-	"extcloud-failover/internal/ident"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"extcloud-failover/internal/ident"
 )
 
 // Defaults that other packages and the docs refer to.
@@ -108,6 +109,20 @@ func durationVar(env, def, help string, zeroOK bool, dst func(*Config) *time.Dur
 	}}
 }
 
+func intVar(env, def, help string, lo, hi int, dst func(*Config) *int) variable {
+	return variable{env: env, def: def, meta: "N", help: help, parse: func(c *Config, s, field string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return errorf(field, "%s is not a whole number (want %d-%d, e.g. %s)", quote(s), lo, hi, def)
+		}
+		if n < lo || n > hi {
+			return errorf(field, "%d is out of range (want %d-%d)", n, lo, hi)
+		}
+		*dst(c) = n
+		return nil
+	}}
+}
+
 func httpURLVar(env, help, example string, dst func(*Config) *string) variable {
 	return variable{env: env, meta: "URL", help: help, parse: func(c *Config, s, field string) error {
 		if s == "" {
@@ -153,13 +168,28 @@ var variables = []variable{
 			return err
 		}},
 	{env: "CLOUDLOOKUP_URL", def: DefaultCloudlookupURL, meta: "TEMPLATE",
-		help: "probe URL template with {cloud} (required), {region}, {org_id} and {txn_id}; a cloud that is a base URL replaces a leading http(s)://{cloud} or {cloud}",
+		help: "URL template the active region is probed with: {cloud}, {region}, {org_id} and {txn_id}; a cloud that is a base URL replaces a leading http(s)://{cloud} or {cloud}; without {cloud} it probes whatever it names (the local tunnel, e.g. https://localhost:8443/v2/{org_id}/cloudlookup/{txn_id})",
 		parse: func(c *Config, s, field string) error {
 			c.CloudlookupURL = s
-			return checkTemplate(field, s)
+			return checkTemplate(field, s, false)
+		}},
+	{env: "PREFLIGHT_URL", meta: "TEMPLATE", docDef: "CLOUDLOOKUP_URL when it has {cloud}; required otherwise",
+		help: "URL template a failover candidate is pre-flighted with, directly: {cloud} (required), {region}, {org_id} and {txn_id}",
+		parse: func(c *Config, s, field string) error {
+			if s == "" {
+				return nil // CLOUDLOOKUP_URL, once it is known (crossCheck)
+			}
+			c.PreflightURL = s
+			return checkTemplate(field, s, true)
+		}},
+	{env: "PROBE_HEADERS", meta: "HEADERS", secret: true,
+		help: "request headers of every probe and pre-flight, comma-separated Name: value entries (e.g. X-SIG-Sha256: e3b0...b855); names are HTTP tokens, values visible ASCII without commas, never logged",
+		parse: func(c *Config, s, field string) (err error) {
+			c.ProbeHeaders, err = parseHeaders(field, s)
+			return err
 		}},
 	durationVar("PROBE_TIMEOUT", "5s", "deadline of one probe; less than CHECK_TIMEOUT", false, func(c *Config) *time.Duration { return &c.ProbeTimeout }),
-	durationVar("PROBE_INTERVAL", "10s", "how often the checker runs, which the outage clock assumes", false, func(c *Config) *time.Duration { return &c.ProbeInterval }),
+	durationVar("PROBE_INTERVAL", "10s", "how often the checker runs; OUTAGE_MAX_GAP is at least this, and simulate reports longer spacing as a gap", false, func(c *Config) *time.Duration { return &c.ProbeInterval }),
 	{env: "PROBE_EXPECT", meta: "TEXT", docDef: "empty (any 2xx is healthy)",
 		help: "text a healthy answer's body contains within its first 64 KiB",
 		parse: func(c *Config, s, field string) error {
@@ -178,11 +208,35 @@ var variables = []variable{
 	durationVar("FAILOVER_THRESHOLD", "4m", "how long an outage lasts before failing over", false, func(c *Config) *time.Duration { return &c.FailoverThreshold }),
 	durationVar("FAILOVER_MIN_INTERVAL", "10m", "least time between two failovers; 0 means no wait", true, func(c *Config) *time.Duration { return &c.FailoverMinInterval }),
 	durationVar("CHECK_TIMEOUT", "30s", "deadline of one host invocation", false, func(c *Config) *time.Duration { return &c.CheckTimeout }),
+	intVar("RECOVERY_PROBES", "3", "healthy probes in a row that end an outage (and make a region a candidate)", 1, 100, func(c *Config) *int { return &c.RecoveryProbes }),
+	durationVar("OUTAGE_MAX_GAP", "90s", "a longer gap without probes restarts the outage clock; at least PROBE_INTERVAL", false, func(c *Config) *time.Duration { return &c.OutageMaxGap }),
+	{env: "FAILBACK", def: FailbackOff, meta: "MODE",
+		help: "off (stay on the region failed over to) or primary (return to the primary once it has been healthy for FAILBACK_AFTER)",
+		parse: func(c *Config, s, field string) error {
+			switch s {
+			case FailbackOff, FailbackPrimary:
+				c.Failback = s
+				return nil
+			}
+			return errorf(field, "%s is not a mode (want off or primary)", quote(s))
+		}},
+	durationVar("FAILBACK_AFTER", "30m", "how long the primary is healthy before FAILBACK=primary returns to it", true, func(c *Config) *time.Duration { return &c.FailbackAfter }),
+	intVar("FAILOVER_BUDGET", "3", "most automatic switches (failovers and failbacks) in any 24 hours, 0-10; 0 means unlimited", 0, 10, func(c *Config) *int { return &c.FailoverBudget }),
 	{env: "ENV_FILE", def: DefaultEnvFile, meta: "PATH",
 		help: "the env file the application reads (absolute; A-Z a-z 0-9 _ . / -)",
 		parse: func(c *Config, s, field string) (err error) {
 			c.EnvFile, err = parsePath(field, s, DefaultEnvFile)
 			return err
+		}},
+	{env: "ENV_FILE_FORMAT", def: EnvFormatShell, meta: "FORMAT",
+		help: "how ENV_FILE is written: shell (export KEY=VALUE lines, which start scripts source) or plain (KEY=VALUE, for systemd EnvironmentFile= and docker --env-file); both are read",
+		parse: func(c *Config, s, field string) error {
+			switch s {
+			case EnvFormatShell, EnvFormatPlain:
+				c.EnvFileFormat = s
+				return nil
+			}
+			return errorf(field, "%s is not a format (want shell or plain)", quote(s))
 		}},
 	{env: "STATE_FILE", meta: "PATH", docDef: "`" + StateFileName + "` next to ENV_FILE",
 		help: "host state file (absolute; A-Z a-z 0-9 _ . / -)",

@@ -12,10 +12,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"sync"
 	"time"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/ident"
 )
 
 // MaxBody is the most a probe reads of a response body.
@@ -49,18 +51,40 @@ type Result struct {
 type Prober struct {
 	client  *http.Client
 	urlFor  func(config.Region) string
+	headers []config.Header
 	expect  []byte
 	timeout time.Duration
 	now     func() time.Time
 }
 
-// New builds the prober for cfg. TLS is verified unless
-// PROBE_INSECURE_SKIP_VERIFY was set, which config allows for loopback only.
+// New builds the prober of the active region: CLOUDLOOKUP_URL, which may
+// name a local tunnel rather than the region's cloud. TLS is verified unless
+// PROBE_INSECURE_SKIP_VERIFY was set, which config allows for loopback
+// probe hosts only. PROBE_HEADERS go with every request.
 func New(cfg *config.Config) *Prober {
+	return newProber(cfg, cfg.ProbeURL, cfg.ProbeInsecureSkipVerify)
+}
+
+// NewPreflight builds the prober of failover candidates: PREFLIGHT_URL, the
+// candidate's cloud directly, with PROBE_HEADERS. TLS is verified unless
+// PROBE_INSECURE_SKIP_VERIFY was set and every pre-flight host is loopback
+// too: skipping verification for the local tunnel never reaches a real
+// cloud.
+func NewPreflight(cfg *config.Config) *Prober {
+	insecure := cfg.ProbeInsecureSkipVerify
+	for _, r := range cfg.Regions {
+		if u, err := url.Parse(cfg.PreflightProbeURL(r)); err != nil || !ident.IsLoopback(u.Hostname()) {
+			insecure = false
+		}
+	}
+	return newProber(cfg, cfg.PreflightProbeURL, insecure)
+}
+
+func newProber(cfg *config.Config, urlFor func(config.Region) string, insecure bool) *Prober {
 	tr := &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
 		DialContext:            (&net.Dialer{Timeout: cfg.ProbeTimeout}).DialContext,
-		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.ProbeInsecureSkipVerify}, //nolint:gosec // loopback only, enforced by config
+		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecure}, //nolint:gosec // loopback only, enforced by config and NewPreflight
 		TLSHandshakeTimeout:    cfg.ProbeTimeout,
 		ResponseHeaderTimeout:  cfg.ProbeTimeout,
 		MaxResponseHeaderBytes: 64 << 10,
@@ -74,7 +98,8 @@ func New(cfg *config.Config) *Prober {
 			// answering, and following could leave the region's host.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		urlFor:  cfg.ProbeURL,
+		urlFor:  urlFor,
+		headers: cfg.ProbeHeaders,
 		expect:  []byte(cfg.ProbeExpect),
 		timeout: cfg.ProbeTimeout,
 	}
@@ -100,6 +125,9 @@ func (p *Prober) Probe(ctx context.Context, r config.Region) Result {
 		return res
 	}
 	req.Header.Set("User-Agent", userAgent)
+	for _, h := range p.headers {
+		req.Header.Set(h.Name, h.Value)
+	}
 	resp, err := p.client.Do(req)
 	if err != nil {
 		res.Err = describe(ctx, err, p.timeout)

@@ -2,7 +2,7 @@ package remote
 
 import "testing"
 
-// FuzzEnvRoundTrip checks that Parse(Render(t)) gives t back for every valid
+// FuzzEnvRoundTrip checks that Parse gives t back from both formats of every valid
 // target, and that Parse never panics on arbitrary bytes.
 func FuzzEnvRoundTrip(f *testing.F) {
 	f.Add("eu.cloud.example", "EU", int64(1), []byte("EXT_CLOUD=x\n"))
@@ -15,12 +15,14 @@ func FuzzEnvRoundTrip(f *testing.F) {
 		if ValidateTarget(want) != nil {
 			return
 		}
-		e, err := Parse(Render(want))
-		if err != nil {
-			t.Fatalf("Parse(Render(%+v)) error: %v", want, err)
-		}
-		if e.Target() != want || len(e.Vars) != 0 {
-			t.Fatalf("Parse(Render(%+v)) = %+v", want, e)
+		for _, f := range []EnvFormat{EnvShell, EnvPlain} {
+			e, err := Parse(f.Render(want))
+			if err != nil {
+				t.Fatalf("Parse(%s.Render(%+v)) error: %v", f, want, err)
+			}
+			if e.Target() != want || !e.Means(want) || len(e.Vars) != 0 {
+				t.Fatalf("Parse(%s.Render(%+v)) = %+v", f, want, e)
+			}
 		}
 	})
 }

@@ -4,20 +4,50 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRender(t *testing.T) {
-	got := string(Render(Target{Region: "EU", Cloud: "eu.cloud.example", Generation: 7}))
-	want := "# Written by extcloud-failover; do not edit. Generation 7, region EU.\n" +
-		"EXT_CLOUD=eu.cloud.example\n" +
-		"EXT_CLOUD_REGION=EU\n" +
-		"EXT_CLOUD_GENERATION=7\n"
-	if got != want {
-		t.Errorf("Render() =\n%s\nwant\n%s", got, want)
+	eu := Target{Region: "EU", Cloud: "eu.cloud.example", Generation: 7}
+	const header = "# Written by extcloud-failover; do not edit. Generation 7, region EU.\n"
+	tests := []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"default is shell", Render(eu), header +
+			"export EXT_CLOUD=eu.cloud.example\nexport EXT_REGION=EU\nexport EXT_CLOUD_REGION=EU\nexport EXT_CLOUD_GENERATION=7\n"},
+		{"shell", EnvShell.Render(eu), header +
+			"export EXT_CLOUD=eu.cloud.example\nexport EXT_REGION=EU\nexport EXT_CLOUD_REGION=EU\nexport EXT_CLOUD_GENERATION=7\n"},
+		{"plain", EnvPlain.Render(eu), header +
+			"EXT_CLOUD=eu.cloud.example\nEXT_REGION=EU\nEXT_CLOUD_REGION=EU\nEXT_CLOUD_GENERATION=7\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if string(tt.got) != tt.want {
+				t.Errorf("Render() =\n%s\nwant\n%s", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRenderSourcedByShell sources the shell format the way the handler's
+// start scripts do and checks that a child process sees the variables: they
+// must be exported, not just set.
+func TestRenderSourcedByShell(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "ext_cloud.env")
+	writeTestFile(t, p, string(Render(Target{Region: "APAC", Cloud: "ap.cloud.example:443", Generation: 2})))
+	out, err := exec.Command("/bin/sh", "-c", `. "$1" && sh -c 'echo "$EXT_CLOUD $EXT_REGION $EXT_CLOUD_REGION $EXT_CLOUD_GENERATION"'`, "sh", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sh: %v\n%s", err, out)
+	}
+	if got, want := strings.TrimSpace(string(out)), "ap.cloud.example:443 APAC APAC 2"; got != want {
+		t.Errorf("child of the sourcing shell sees %q, want %q", got, want)
 	}
 }
 
@@ -28,9 +58,29 @@ func TestParse(t *testing.T) {
 		want EnvFile
 	}{
 		{
-			name: "rendered",
-			in:   string(Render(Target{Region: "APAC", Cloud: "ap.example:443", Generation: 3})),
-			want: EnvFile{Cloud: "ap.example:443", Region: "APAC", Generation: 3},
+			name: "rendered shell",
+			in:   string(EnvShell.Render(Target{Region: "APAC", Cloud: "ap.example:443", Generation: 3})),
+			want: EnvFile{Cloud: "ap.example:443", Region: "APAC", AppRegion: "APAC", Generation: 3},
+		},
+		{
+			name: "rendered plain",
+			in:   string(EnvPlain.Render(Target{Region: "APAC", Cloud: "ap.example:443", Generation: 3})),
+			want: EnvFile{Cloud: "ap.example:443", Region: "APAC", AppRegion: "APAC", Generation: 3},
+		},
+		{
+			name: "the Python handler's file is generation 0 of its region",
+			in:   "export EXT_CLOUD=eu.example\nexport EXT_REGION=EU\n",
+			want: EnvFile{Cloud: "eu.example", Region: "EU", AppRegion: "EU"},
+		},
+		{
+			name: "EXT_CLOUD_REGION wins over EXT_REGION",
+			in:   "EXT_CLOUD=c\nEXT_REGION=EU\nEXT_CLOUD_REGION=NAM\n",
+			want: EnvFile{Cloud: "c", Region: "NAM", AppRegion: "EU"},
+		},
+		{
+			name: "a key named like export is a key",
+			in:   "exported=1\nexport\tEXT_CLOUD=c\n",
+			want: EnvFile{Cloud: "c", Vars: map[string]string{"exported": "1"}},
 		},
 		{
 			name: "hand edited",
@@ -271,6 +321,106 @@ func TestWriteEnvFile(t *testing.T) {
 			t.Fatalf("write error = %v, want ErrInvalidTarget", err)
 		}
 		assertOnlyFiles(t, dir)
+	})
+}
+
+func TestEnvFileMeans(t *testing.T) {
+	eu := Target{Region: "EU", Cloud: "eu.example", Generation: 0}
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{"shell", string(EnvShell.Render(eu)), true},
+		{"plain", string(EnvPlain.Render(eu)), true},
+		{"handler's two lines", "export EXT_CLOUD=eu.example\nexport EXT_REGION=EU\n", true},
+		{"this tool's older three lines", "EXT_CLOUD=eu.example\nEXT_CLOUD_REGION=EU\nEXT_CLOUD_GENERATION=0\n", true},
+		{"other cloud", "export EXT_CLOUD=nam.example\nexport EXT_REGION=EU\n", false},
+		{"other region", "export EXT_CLOUD=eu.example\nexport EXT_REGION=NAM\n", false},
+		{"other generation", "EXT_CLOUD=eu.example\nEXT_CLOUD_REGION=EU\nEXT_CLOUD_GENERATION=1\n", false},
+		{"EXT_REGION hand-edited", "EXT_CLOUD=eu.example\nEXT_REGION=NAM\nEXT_CLOUD_REGION=EU\n", false},
+		{"no cloud", "EXT_REGION=EU\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := Parse([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Means(eu); got != tt.want {
+				t.Errorf("Means(%+v) of %+v = %t, want %t", eu, e, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvFormatWrite(t *testing.T) {
+	eu := Target{Region: "EU", Cloud: "eu.example", Generation: 0}
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	tests := []struct {
+		name   string
+		before string // "" means no file
+		format EnvFormat
+		change EnvChange
+		was    string
+	}{
+		{"missing", "", EnvShell, EnvCreated, ""},
+		{"identical shell", string(EnvShell.Render(eu)), EnvShell, EnvUnchanged, ""},
+		{"identical plain", string(EnvPlain.Render(eu)), EnvPlain, EnvUnchanged, ""},
+		{"plain to shell", string(EnvPlain.Render(eu)), EnvShell, EnvReformatted, ""},
+		{"shell to plain", string(EnvShell.Render(eu)), EnvPlain, EnvReformatted, ""},
+		{"handler's file, same region", "export EXT_CLOUD=eu.example\nexport EXT_REGION=EU\n", EnvShell, EnvReformatted, ""},
+		{"handler's file, other region", "export EXT_CLOUD=nam.example\nexport EXT_REGION=NAM\n", EnvShell, EnvReplaced,
+			"region NAM, cloud nam.example, generation 0"},
+		{"hand-edited EXT_REGION", "EXT_CLOUD=eu.example\nEXT_REGION=APAC\nEXT_CLOUD_REGION=EU\n", EnvPlain, EnvReplaced,
+			"region EU, cloud eu.example, generation 0, but EXT_REGION=APAC"},
+		{"unparseable", "garbage\n", EnvShell, EnvReplaced, `unparseable: line 1: missing "=" (want KEY=VALUE)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "ext_cloud.env")
+			if tt.before != "" {
+				writeTestFile(t, p, tt.before)
+				if err := os.Chtimes(p, old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w, err := tt.format.Write(p, eu)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.Change != tt.change || w.Was != tt.was {
+				t.Errorf("Write() = change %d, was %q; want change %d, was %q", w.Change, w.Was, tt.change, tt.was)
+			}
+			if got := readTestFile(t, p); got != string(tt.format.Render(eu)) {
+				t.Errorf("file = %q, want %q", got, tt.format.Render(eu))
+			}
+			mtime := statTest(t, p).ModTime()
+			if !w.ModTime.Equal(mtime) {
+				t.Errorf("ModTime = %v, file's is %v", w.ModTime, mtime)
+			}
+			// Same meaning: the time the programs are judged against stays.
+			if kept := tt.change == EnvUnchanged || tt.change == EnvReformatted; kept != mtime.Equal(old) {
+				t.Errorf("modification time %v, old %v: kept = %t, want %t", mtime, old, !kept, kept)
+			}
+			if tt.change.NeedsRestart() != (tt.change == EnvCreated || tt.change == EnvReplaced) {
+				t.Errorf("NeedsRestart() = %t for change %d", tt.change.NeedsRestart(), tt.change)
+			}
+		})
+	}
+	t.Run("the handler's file never fences a push", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "ext_cloud.env")
+		writeTestFile(t, p, "export EXT_CLOUD=nam.example\nexport EXT_REGION=NAM\n")
+		if _, err := EnvShell.Write(p, eu); err != nil {
+			t.Fatalf("generation 0 over the handler's file: %v", err)
+		}
+	})
+	t.Run("a newer generation in plain format is fenced", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "ext_cloud.env")
+		writeTestFile(t, p, string(EnvPlain.Render(Target{Region: "NAM", Cloud: "nam.example", Generation: 5})))
+		if _, err := EnvShell.Write(p, Target{Region: "EU", Cloud: "eu.example", Generation: 4}); !errors.Is(err, ErrStaleGeneration) {
+			t.Fatalf("older generation over a plain file: %v, want ErrStaleGeneration", err)
+		}
 	})
 }
 

@@ -11,9 +11,16 @@ import (
 
 func ExampleRender() {
 	os.Stdout.Write(remote.Render(remote.Target{Region: "EU", Cloud: "eu.cloud.example", Generation: 3}))
+	os.Stdout.Write(remote.EnvPlain.Render(remote.Target{Region: "EU", Cloud: "eu.cloud.example", Generation: 3}))
 	// Output:
 	// # Written by extcloud-failover; do not edit. Generation 3, region EU.
+	// export EXT_CLOUD=eu.cloud.example
+	// export EXT_REGION=EU
+	// export EXT_CLOUD_REGION=EU
+	// export EXT_CLOUD_GENERATION=3
+	// # Written by extcloud-failover; do not edit. Generation 3, region EU.
 	// EXT_CLOUD=eu.cloud.example
+	// EXT_REGION=EU
 	// EXT_CLOUD_REGION=EU
 	// EXT_CLOUD_GENERATION=3
 }

@@ -12,7 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -55,11 +55,14 @@ type SupervisorConfig struct {
 	URLs []string
 	// Username and Password are the basic-auth credentials, if any.
 	Username, Password string
-	// Programs are restarted on every host, in order: "name", "group:name"
-	// or "group:*" (every program of the group).
+	// Programs are restarted on every host: stopped in reverse order, then
+	// started in order, each waited for. "name", "group:name" or "group:*"
+	// (every program of the group, in supervisord's priority order).
 	Programs []string
 	// EnvFile is the local ext_cloud.env the programs read.
 	EnvFile string
+	// Format is how EnvFile is written (empty means EnvShell).
+	Format EnvFormat
 	// Concurrency is how many supervisords are talked to at once
 	// (0 means DefaultSupervisorConcurrency).
 	Concurrency int
@@ -80,6 +83,7 @@ type Supervisor struct {
 	byID         map[string]*svHost
 	programs     []string
 	envFile      string
+	format       EnvFormat
 	concurrency  int
 	stopTimeout  time.Duration
 	startTimeout time.Duration
@@ -114,10 +118,18 @@ func NewSupervisor(c SupervisorConfig) (*Supervisor, error) {
 	s := &Supervisor{
 		programs:     append([]string(nil), c.Programs...),
 		envFile:      c.EnvFile,
+		format:       c.Format,
 		concurrency:  c.Concurrency,
 		stopTimeout:  c.StopTimeout,
 		startTimeout: c.StartTimeout,
 		now:          c.Now,
+	}
+	switch s.format {
+	case "":
+		s.format = EnvShell
+	case EnvShell, EnvPlain:
+	default:
+		return nil, fmt.Errorf("ENV_FILE_FORMAT: unknown format %q (want shell or plain)", s.format)
 	}
 	if s.concurrency <= 0 {
 		s.concurrency = DefaultSupervisorConcurrency
@@ -200,8 +212,9 @@ func (s *Supervisor) Hosts() []string {
 // supervisords (hosts are host IDs as returned by Hosts; empty means all), at
 // most Concurrency at once, and checks that every program is RUNNING.
 //
-// A program is restarted by stopping it (waiting) and starting it (waiting);
-// a program that was not running is just started. Push is idempotent per
+// The programs are restarted as the Python handler did: every one stopped in
+// reverse order, then every one started in order, each call waited for; a
+// program that was not running is just started. Push is idempotent per
 // generation: when the env file already held t (a re-push, for instance
 // after a crash between writing the file and restarting), only programs that
 // are not RUNNING, or whose start time is earlier than the file's
@@ -237,18 +250,25 @@ func (s *Supervisor) Push(ctx context.Context, t Target, hosts []string) (Result
 		}
 	}
 
-	changed, err := WriteEnvFile(s.envFile, t)
-	if err == nil {
-		var fi os.FileInfo
-		if fi, err = os.Stat(s.envFile); err == nil {
-			return s.restartAll(ctx, res, selected, changed, fi.ModTime()), nil
+	w, err := s.format.Write(s.envFile, t)
+	if err != nil {
+		for _, h := range selected {
+			res.Failed[h.id] = err
 		}
-		err = fmt.Errorf("stat env file: %w", err)
+		return res, err
 	}
-	for _, h := range selected {
-		res.Failed[h.id] = err
-	}
-	return res, err
+	return s.restartAll(ctx, res, selected, w.Change.NeedsRestart(), w.ModTime), nil
+}
+
+// Inspect compares the env file with t for the check that runs on every
+// invocation, without any XML-RPC call (see EnvFormat.Inspect): a file
+// holding exactly t costs one read; one that means t in another format, or
+// with keys missing (the Python handler's), is rewritten without a restart;
+// a missing or different one is reported (EnvCreated, EnvReplaced), and a
+// Push of t then writes it and restarts every program. A file with a newer
+// generation is an error wrapping ErrStaleGeneration.
+func (s *Supervisor) Inspect(t Target) (EnvWrite, error) {
+	return s.format.Inspect(s.envFile, t)
 }
 
 func (s *Supervisor) restartAll(ctx context.Context, res Result, selected []*svHost, changed bool, written time.Time) Result {
@@ -281,25 +301,24 @@ func (s *Supervisor) pushHost(ctx context.Context, h *svHost, changed bool, writ
 	if state.Name != "RUNNING" {
 		return fmt.Errorf("supervisor %s: supervisord is %s (want RUNNING)", h.id, state.Name)
 	}
-	for _, p := range s.programs {
-		if changed {
-			if err := s.restart(ctx, h, p); err != nil {
+	todo := s.programs
+	if !changed {
+		// A re-push: only what has not started since the file was written.
+		todo = nil
+		for _, p := range s.programs {
+			infos, err := s.processInfo(ctx, h, p)
+			if err != nil {
 				return err
 			}
-			continue
-		}
-		infos, err := s.processInfo(ctx, h, p)
-		if err != nil {
-			return err
-		}
-		for _, in := range infos {
-			if s.converged(in, written) {
-				continue
-			}
-			if err := s.restart(ctx, h, in.namespec()); err != nil {
-				return err
+			for _, in := range infos {
+				if !s.converged(in, written) {
+					todo = append(todo, in.namespec())
+				}
 			}
 		}
+	}
+	if err := s.restartInOrder(ctx, h, todo); err != nil {
+		return err
 	}
 	for _, p := range s.programs {
 		infos, err := s.processInfo(ctx, h, p)
@@ -380,45 +399,63 @@ func (s *Supervisor) processInfo(ctx context.Context, h *svHost, p string) ([]sv
 	return []svProcessInfo{in}, nil
 }
 
-// restart stops program p (NOT_RUNNING is fine) and starts it
-// (ALREADY_STARTED is fine), waiting for each.
-func (s *Supervisor) restart(ctx context.Context, h *svHost, p string) error {
-	steps := []struct {
-		method  string
-		timeout time.Duration
-		ok      int
-	}{
-		{"stopProcess", s.stopTimeout, svFaultNotRunning},
-		{"startProcess", s.startTimeout, svFaultAlreadyStarted},
+// restartInOrder restarts programs the way the Python handler did: it stops
+// them in reverse order, then starts them in order, waiting for each call,
+// so no program starts before all have stopped (the application stops
+// before the tunnel it uses, and the tunnel is up before the application
+// starts). NOT_RUNNING on stop and ALREADY_STARTED on start are fine.
+func (s *Supervisor) restartInOrder(ctx context.Context, h *svHost, programs []string) error {
+	stop := svStep{"stopProcess", s.stopTimeout, svFaultNotRunning}
+	start := svStep{"startProcess", s.startTimeout, svFaultAlreadyStarted}
+	for i := len(programs) - 1; i >= 0; i-- {
+		if err := s.step(ctx, h, stop, programs[i]); err != nil {
+			return err
+		}
 	}
-	for _, st := range steps {
-		var v any
-		err := s.call(ctx, h, st.timeout, st.method, &v, p, true)
-		var fault xmlrpc.FaultError
-		if errors.As(err, &fault) && fault.Code == st.ok {
+	for _, p := range programs {
+		if err := s.step(ctx, h, start, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// svStep is a waiting stop or start call and the fault that means it was
+// not needed.
+type svStep struct {
+	method  string
+	timeout time.Duration
+	ok      int
+}
+
+// step makes one stop or start call for program p, waiting for it.
+func (s *Supervisor) step(ctx context.Context, h *svHost, st svStep, p string) error {
+	var v any
+	err := s.call(ctx, h, st.timeout, st.method, &v, p, true)
+	var fault xmlrpc.FaultError
+	if errors.As(err, &fault) && fault.Code == st.ok {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("supervisor %s: program %s: %s: %w%s", h.id, p, st.method, err, svHint(err))
+	}
+	// A group ("g:*") answers with one status struct per process.
+	list, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		name, _ := m["name"].(string)
+		group, _ := m["group"].(string)
+		code, _ := m["status"].(int64)
+		desc, _ := m["description"].(string)
+		if code == svFaultSuccess || code == int64(st.ok) {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("supervisor %s: program %s: %s: %w%s", h.id, p, st.method, err, svHint(err))
-		}
-		// A group ("g:*") answers with one status struct per process.
-		list, ok := v.([]any)
-		if !ok {
-			continue
-		}
-		for _, item := range list {
-			m, _ := item.(map[string]any)
-			name, _ := m["name"].(string)
-			group, _ := m["group"].(string)
-			code, _ := m["status"].(int64)
-			desc, _ := m["description"].(string)
-			if code == svFaultSuccess || code == int64(st.ok) {
-				continue
-			}
-			in := svProcessInfo{Name: name, Group: group}
-			return fmt.Errorf("supervisor %s: program %s: %s: %w", h.id, in.namespec(), st.method,
-				xmlrpc.FaultError{Code: int(code), String: desc})
-		}
+		in := svProcessInfo{Name: name, Group: group}
+		return fmt.Errorf("supervisor %s: program %s: %s: %w", h.id, in.namespec(), st.method,
+			xmlrpc.FaultError{Code: int(code), String: desc})
 	}
 	return nil
 }
@@ -506,4 +543,69 @@ func svDecode(body []byte, v any) (err error) {
 		return fmt.Errorf("decode response: %w", err)
 	}
 	return nil
+}
+
+// RestartsSelf returns the first entry of programs that would restart the
+// process supervisord runs as group:name (a checker that runs under
+// supervisord reads both from SUPERVISOR_GROUP_NAME and
+// SUPERVISOR_PROCESS_NAME), or "" when none would. A program outside any
+// [group:x] section is its own group, so "name", "name:name" and "name:*"
+// all reach it; a grouped one is reached by "group:name" and "group:*".
+func RestartsSelf(programs []string, group, name string) string {
+	if group == "" || name == "" {
+		return ""
+	}
+	for _, p := range programs {
+		g, n, grouped := strings.Cut(p, ":")
+		switch {
+		case !grouped && g == name && group == name:
+			return p
+		case grouped && g == group && (n == "*" || n == name):
+			return p
+		}
+	}
+	return ""
+}
+
+// SameSupervisor reports whether serverURL, the address supervisord gives
+// the programs it starts (SUPERVISOR_SERVER_URL: unix:///path.sock or
+// http://host:port), is one of urls as SUPERVISOR_URL lists them.
+func SameSupervisor(serverURL string, urls []string) bool {
+	want, ok := svEndpoint(serverURL)
+	if !ok {
+		return false
+	}
+	for _, u := range urls {
+		if got, ok := svEndpoint(u); ok && got == want {
+			return true
+		}
+	}
+	return false
+}
+
+// svEndpoint returns what identifies a supervisord's address: its socket
+// path, or its lower-case host:port with the scheme's default port.
+func svEndpoint(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", false
+	}
+	switch u.Scheme {
+	case "unix":
+		if u.Path == "" {
+			return "", false
+		}
+		return "unix:" + path.Clean(u.Path), true
+	case "http", "https":
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		host := strings.ToLower(u.Hostname())
+		if host == "localhost" {
+			host = "127.0.0.1"
+		}
+		return "tcp:" + net.JoinHostPort(host, port), true
+	}
+	return "", false
 }

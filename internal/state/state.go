@@ -28,8 +28,9 @@ type State struct {
 	// OutageStartedAt is the first failed probe of the current outage of
 	// ActiveRegion, zero when healthy.
 	OutageStartedAt time.Time `json:"outage_started_at,omitzero"`
-	// LastProbeAt is the last conclusive failed probe of the current outage; a
-	// gap longer than three probe intervals restarts the outage clock.
+	// LastProbeAt is the last conclusive probe of the current outage (failed,
+	// or healthy while it recovers); a gap longer than OUTAGE_MAX_GAP restarts
+	// the outage clock.
 	LastProbeAt time.Time `json:"last_probe_at,omitzero"`
 	// LastFailoverAt is when the last failover intent was written.
 	LastFailoverAt time.Time `json:"last_failover_at,omitzero"`

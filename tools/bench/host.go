@@ -109,6 +109,11 @@ func (b *bench) hostHealthy(ctx context.Context) error {
 	if _, err := store.Swap(ctx, state.State{}, state.State{ActiveRegion: "NAM", Generation: 1}); err != nil {
 		return err
 	}
+	// A converged host: its env file says what the state says, so the
+	// check reads it once and touches nothing.
+	if _, err := remote.WriteEnvFile(filepath.Join(dir, "ext_cloud.env"), remote.Target{Region: "NAM", Cloud: nam.addr, Generation: 1}); err != nil {
+		return err
+	}
 	env := hostEnv(dir, nam, regions[1], regions[2],
 		"SUPERVISOR_URL=unix://"+filepath.Join(dir, "no-supervisord.sock"),
 		"LATENCY_CHECK=on-failure", "WITNESS_URL="+witness)
@@ -253,10 +258,13 @@ func (b *bench) hostFailover(ctx context.Context) error {
 
 	// reset puts NAM five minutes into an outage, past FAILOVER_THRESHOLD.
 	reset := func(gen int64) error {
-		for _, p := range []string{envFile, statePath} {
-			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
+		if err := os.Remove(statePath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		// The hosts run NAM at gen, as the state says: only the failover
+		// restarts.
+		if err := os.WriteFile(envFile, remote.Render(remote.Target{Region: "NAM", Cloud: nam.addr, Generation: gen}), 0o644); err != nil {
+			return err
 		}
 		now := time.Now()
 		s := state.State{ActiveRegion: "NAM", Generation: gen, OutageStartedAt: now.Add(-5 * time.Minute), LastProbeAt: now.Add(-2 * time.Second)}

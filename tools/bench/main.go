@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 )
@@ -31,9 +30,9 @@ type options struct {
 	warm      int // warm Lambda invocations
 	hosts     int // simulated supervisords
 	skipGo    bool
-	only      string
 	keepTemp  bool
 	goCommand string
+	only      string // run only this step (its name), for a quick look
 }
 
 func main() {
@@ -44,7 +43,7 @@ func main() {
 	flag.IntVar(&o.hosts, "hosts", 1000, "simulated supervisord endpoints for the fan-out figure")
 	flag.BoolVar(&o.skipGo, "skip-go-bench", false, "skip the go test -bench figures")
 	flag.BoolVar(&o.keepTemp, "keep", false, "keep the temporary folder (binaries, logs)")
-	flag.StringVar(&o.only, "only", "", "run only these steps, comma-separated (e.g. \"ssm calls,ssm slow hosts\"), for a partial report")
+	flag.StringVar(&o.only, "only", "", "run only the named step (e.g. watch) and print its figures instead of writing the report")
 	flag.Parse()
 	o.goCommand = "go"
 
@@ -112,6 +111,7 @@ func run(ctx context.Context, o options) error {
 		{"fast paths", b.fastPaths},
 		{"host healthy path", b.hostHealthy},
 		{"host failover", b.hostFailover},
+		{"watch", b.watchFigures},
 		{"lambda", b.lambdaFigures},
 		{"fan-out", b.fanOut},
 		{"ssm calls", b.ssmCalls},
@@ -120,7 +120,7 @@ func run(ctx context.Context, o options) error {
 		{"go benchmarks", b.goBenchmarks},
 	}
 	for _, st := range steps {
-		if st.name == "go benchmarks" && o.skipGo || o.only != "" && !slices.Contains(strings.Split(o.only, ","), st.name) {
+		if (st.name == "go benchmarks" && o.skipGo) || (o.only != "" && st.name != o.only) {
 			continue
 		}
 		t0 := time.Now()
@@ -129,6 +129,11 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 		b.logf("%s done in %v", st.name, time.Since(t0).Round(time.Millisecond))
+	}
+	if o.only != "" {
+		b.report.elapsed = time.Since(started)
+		_, err := os.Stdout.Write(b.report.markdown())
+		return err
 	}
 	b.scaling()
 	b.report.elapsed = time.Since(started)

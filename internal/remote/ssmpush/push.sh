@@ -33,13 +33,36 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-# generation_of FILE prints the EXT_CLOUD_GENERATION of FILE, or nothing.
-generation_of() {
+# meaning_of FILE prints what FILE points at, as the Go side reads it, in
+# either format ("export KEY=VALUE" or "KEY=VALUE") and from the Python
+# handler's two lines: "CLOUD REGION GENERATION", the region from
+# EXT_CLOUD_REGION or else EXT_REGION, the generation 0 when absent, and a
+# fourth word "mixed" when EXT_REGION names another region. Nothing for a
+# missing file.
+meaning_of() {
 	if [ -f "$1" ]; then
-		awk -F= '
-			{ key = $1; sub(/^[ \t]*(export[ \t]+)?/, "", key); sub(/[ \t]+$/, "", key) }
-			key == "EXT_CLOUD_GENERATION" { v = substr($0, index($0, "=") + 1); gsub(/[ \t\r"\047]/, "", v); g = v }
-			END { if (g != "") print g }
+		awk '
+			{ line = $0; sub(/\r$/, "", line); sub(/^[ \t]+/, "", line) }
+			line == "" || line ~ /^#/ { next }
+			{
+				sub(/^export[ \t]+/, "", line)
+				i = index(line, "=")
+				if (i == 0) next
+				key = substr(line, 1, i - 1); sub(/[ \t]+$/, "", key)
+				v = substr(line, i + 1); sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
+				if (length(v) >= 2 && (v ~ /^".*"$/ || v ~ /^\047.*\047$/)) v = substr(v, 2, length(v) - 2)
+			}
+			key == "EXT_CLOUD" { cloud = v }
+			key == "EXT_CLOUD_REGION" { region = v; own = 1 }
+			key == "EXT_REGION" { app = v }
+			key == "EXT_CLOUD_GENERATION" { gen = v }
+			END {
+				if (!own) region = app
+				if (gen == "") gen = 0
+				m = cloud " " region " " gen
+				if (app != "" && app != region) m = m " mixed"
+				print m
+			}
 		' "$1"
 	fi
 }
@@ -60,7 +83,10 @@ fi
 TMP=$(mktemp "$ENV_FILE.tmp.XXXXXX") || fail "cannot create a temp file in $DIR"
 printf '%s' "$ENV_B64" | base64 -d >"$TMP" || fail "cannot decode the env file"
 
-OLD=$(generation_of "$ENV_FILE")
+OLD_MEANING=$(meaning_of "$ENV_FILE")
+NEW_MEANING=$(meaning_of "$TMP")
+# shellcheck disable=SC2086 # split the three words; globbing is off
+OLD=$(set -- $OLD_MEANING && printf '%s' "${3:-}")
 case $OLD in
 *[!0-9]*) OLD= ;; # unreadable: overwrite, as the host path does
 esac
@@ -75,6 +101,14 @@ if [ -f "$ENV_FILE" ] && cmp -s -- "$TMP" "$ENV_FILE" &&
 	exit 0
 fi
 
+# The same cloud, region and generation in another form (the other format,
+# or the Python handler's two lines): the programs already run with it.
+# Rewrite the file in the configured form, restart nothing.
+SAME=
+if [ -f "$ENV_FILE" ] && ! cmp -s -- "$TMP" "$ENV_FILE" && [ "$OLD_MEANING" = "$NEW_MEANING" ]; then
+	SAME=1
+fi
+
 chmod 0644 "$TMP" || fail "cannot chmod $TMP"
 sync "$TMP" 2>/dev/null || sync
 mv -f -- "$TMP" "$ENV_FILE" || fail "cannot rename $TMP to $ENV_FILE"
@@ -82,13 +116,32 @@ TMP=
 sync "$DIR" 2>/dev/null || true
 echo "wrote $ENV_FILE (generation $GENERATION)"
 
-# An empty PROGRAMS means every program of the supervisord.
+if [ -n "$SAME" ]; then
+	echo "unchanged target ($NEW_MEANING): nothing restarted"
+else
+	if [ -z "$PROGRAMS" ]; then
+		# Every program of the supervisord, in its priority order.
+		$SUPERVISORCTL stop all || echo "push: stop reported an error; starting anyway" >&2
+		$SUPERVISORCTL start all || fail "supervisorctl start all failed"
+	else
+		# The Python handler's order: stop in reverse order, then start in
+		# order, one program at a time (supervisorctl waits for each), so no
+		# program starts before all have stopped.
+		REVERSED=
+		for p in $PROGRAMS; do
+			REVERSED="$p $REVERSED"
+		done
+		for p in $REVERSED; do
+			# A program that is not running makes stop fail; start and
+			# status decide.
+			$SUPERVISORCTL stop "$p" || echo "push: stop $p reported an error; continuing" >&2
+		done
+		for p in $PROGRAMS; do
+			$SUPERVISORCTL start "$p" || fail "supervisorctl start $p failed"
+		done
+	fi
+fi
 TARGETS=${PROGRAMS:-all}
-# A program that is not running makes stop fail; start and status decide.
-# shellcheck disable=SC2086 # word splitting is wanted, globbing is off
-$SUPERVISORCTL stop $TARGETS || echo "push: stop reported an error; starting anyway" >&2
-# shellcheck disable=SC2086
-$SUPERVISORCTL start $TARGETS || fail "supervisorctl start $TARGETS failed"
 
 # shellcheck disable=SC2086
 STATUS=$($SUPERVISORCTL status $TARGETS) || true

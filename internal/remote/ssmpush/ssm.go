@@ -47,8 +47,11 @@ type Config struct {
 	// ident.FilePath).
 	EnvFile string
 	// Programs are the supervisord programs restarted after the file
-	// changes (name or group:name or group:*); empty means all.
+	// changes (name or group:name or group:*): stopped in reverse order,
+	// then started in order. Empty means all.
 	Programs []string
+	// Format is how the env file is written (empty means remote.EnvShell).
+	Format remote.EnvFormat
 	// MaxConcurrency and MaxErrors are passed to SendCommand; defaults
 	// "50" and "100%" (a bad host never stops the others).
 	MaxConcurrency string
@@ -129,8 +132,14 @@ var ErrInvalid = errors.New("remote: invalid ssm push")
 // four single-quoted assignments (the base64 of remote.Render(t), envFile, the
 // generation and the programs) followed by the embedded push.sh. Only values
 // that passed validation reach the script text; anything else is refused
-// with an error wrapping ErrInvalid or remote.ErrInvalidTarget.
+// with an error wrapping ErrInvalid or remote.ErrInvalidTarget. The env file
+// is in the shell format; see ScriptAs.
 func Script(t remote.Target, envFile string, programs []string) (string, error) {
+	return ScriptAs(remote.EnvShell, t, envFile, programs)
+}
+
+// ScriptAs is Script with the env file rendered in format f.
+func ScriptAs(f remote.EnvFormat, t remote.Target, envFile string, programs []string) (string, error) {
 	if err := remote.ValidateTarget(t); err != nil {
 		return "", err
 	}
@@ -144,7 +153,7 @@ func Script(t remote.Target, envFile string, programs []string) (string, error) 
 	}
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n")
-	fmt.Fprintf(&b, "ENV_B64='%s'\n", base64.StdEncoding.EncodeToString(remote.Render(t)))
+	fmt.Fprintf(&b, "ENV_B64='%s'\n", base64.StdEncoding.EncodeToString(f.Render(t)))
 	fmt.Fprintf(&b, "ENV_FILE='%s'\n", envFile)
 	fmt.Fprintf(&b, "GENERATION='%d'\n", t.Generation)
 	fmt.Fprintf(&b, "PROGRAMS='%s'\n", strings.Join(programs, " "))
@@ -268,7 +277,7 @@ func (s *Pusher) window(ctx context.Context, now time.Time) (window, context.Can
 // nothing could be pushed, when a SendCommand failed (the hosts of the
 // other calls are still reported), or when polling failed.
 func (s *Pusher) Push(ctx context.Context, t remote.Target, hosts []string) (remote.Result, error) {
-	script, err := Script(t, s.c.EnvFile, s.c.Programs)
+	script, err := ScriptAs(s.c.Format, t, s.c.EnvFile, s.c.Programs)
 	if err != nil {
 		return remote.Result{}, fmt.Errorf("ssm push: %w", err)
 	}
