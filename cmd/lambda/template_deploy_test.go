@@ -205,7 +205,7 @@ func TestTemplateDurationParameters(t *testing.T) {
 		}
 	}
 	slices.Sort(durations)
-	want := []string{"FailoverMinInterval", "FailoverThreshold", "LatencyInterval", "LatencyTimeout", "ProbeInterval", "ProbeTimeout", "SsmCommandTimeout"}
+	want := []string{"FailbackAfter", "FailoverMinInterval", "FailoverThreshold", "LatencyInterval", "LatencyTimeout", "OutageMaxGap", "ProbeInterval", "ProbeTimeout", "SsmCommandTimeout"}
 	for _, w := range want {
 		if !slices.Contains(durations, w) {
 			t.Errorf("%s is not a duration parameter with a duration default", w)
@@ -240,17 +240,46 @@ func TestTemplateDurationParameters(t *testing.T) {
 			}
 		}
 	}
-	// ProbeInterval at least the state machine's 10-second cadence: anything
-	// shorter restarts the outage clock at every check.
-	re := regexp.MustCompile(asMap(params["ProbeInterval"])["AllowedPattern"].(string))
-	for _, s := range []string{"10s", "15s", "30s", "1m", "1m30s", "2h", "120s"} {
-		if !re.MatchString(s) {
-			t.Errorf("ProbeInterval refuses %q", s)
-		}
+	// No accepted combination makes a failover impossible: PROBE_INTERVAL at
+	// least the 10-second cadence, OUTAGE_MAX_GAP at least PROBE_INTERVAL
+	// (the function's own rule) and longer than two checks, a threshold
+	// spanning several checks.
+	pattern := func(name string) *regexp.Regexp {
+		return regexp.MustCompile(asMap(params[name])["AllowedPattern"].(string))
 	}
-	for _, s := range []string{"1s", "5s", "9s", "500ms", "0", "0s", "9.9s", "05s"} {
-		if re.MatchString(s) {
-			t.Errorf("ProbeInterval accepts %q, below the 10s cadence", s)
+	samples := []string{"0", "0s", "1s", "5s", "9s", "9.9s", "05s", "500ms", "10s", "15s", "30s", "59s", "60s", "1m", "61s", "90s",
+		"1m30s", "2m", "4m", "120s", "5m", "10m", "1h", "2h"}
+	accepted := func(name string) []time.Duration {
+		var out []time.Duration
+		for _, s := range samples {
+			if pattern(name).MatchString(s) {
+				d, err := time.ParseDuration(s)
+				if err != nil {
+					t.Fatalf("%s accepts %q: %v", name, s, err)
+				}
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	intervals, gaps, thresholds := accepted("ProbeInterval"), accepted("OutageMaxGap"), accepted("FailoverThreshold")
+	if !slices.Contains(intervals, 10*time.Second) || !slices.Contains(gaps, 90*time.Second) || !slices.Contains(thresholds, 4*time.Minute) {
+		t.Fatalf("the defaults are refused: intervals %v, gaps %v, thresholds %v", intervals, gaps, thresholds)
+	}
+	const cadence = 10 * time.Second
+	for _, i := range intervals {
+		if i < cadence {
+			t.Errorf("ProbeInterval accepts %v, below the %v cadence", i, cadence)
+		}
+		for _, g := range gaps {
+			if g < i || g <= 2*cadence {
+				t.Errorf("ProbeInterval %v with OutageMaxGap %v: the gap would restart the outage clock at every check", i, g)
+			}
+		}
+		for _, th := range thresholds {
+			if th < i {
+				t.Errorf("ProbeInterval %v with FailoverThreshold %v: the function refuses a threshold below the interval", i, th)
+			}
 		}
 	}
 	// Every value the patterns accept is a duration the function accepts.
