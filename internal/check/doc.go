@@ -2,8 +2,8 @@
 // region at once (through a RegionProber) and tells our own network's
 // failure from the region's (through a Guard), decides (Decide, a pure
 // function of state, observation, time and policy) and carries the decision
-// out (Run, Failover) through the small interfaces it declares: Pusher,
-// RegionProber, Guard, Metrics, and state.Store. internal/probe holds the
+// out (Run, Failover) through the small interfaces it declares: Pusher
+// (and Poller), RegionProber, Guard, Metrics, and state.Store. internal/probe holds the
 // real prober and guard; cmd/* wires them in. Simulate runs the same Decide
 // over a timeline in virtual time.
 //
@@ -12,8 +12,11 @@
 // logs no switch; an intent is stored before it is pushed and claimed by
 // the invocation that stored it until that invocation's deadline (or until
 // hosts may still be running it), so overlapping invocations push a
-// generation once, and exactly one logs and counts it; a crash at any point
-// is repaired by a later invocation. No stored time can hold a switch back
+// generation once, and exactly one logs and counts it; a push that outlives
+// its invocation on the hosts (a Pusher that is a Poller: SSM) is polled by
+// later invocations, with no new push while it runs, and sent again only to
+// the hosts it did not converge; a crash at any point is repaired by a
+// later invocation. No stored time can hold a switch back
 // for longer than the rule that wrote it intended (see Policy.MaxSkew and
 // Claim). The package knows no AWS, HTTP, file or XML-RPC details, and
 // reads no clock but Deps.Now.
