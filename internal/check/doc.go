@@ -3,8 +3,8 @@
 // failure from the region's (through a Guard), decides (Decide, a pure
 // function of state, observation, time and policy) and carries the decision
 // out (Run, Failover) through the small interfaces it declares: Pusher
-// (and Poller), RegionProber, Guard, Metrics, and state.Store. internal/probe holds the
-// real prober and guard; cmd/* wires them in. Simulate runs the same Decide
+// (and Poller), RegionProber, Guard, Metrics, and state.Store.
+// internal/probe holds the real prober and guard; cmd/* wires them in. Simulate runs the same Decide
 // over a timeline in virtual time.
 //
 // Guarantees: every write is a compare-and-swap on the version read, and a
