@@ -4,8 +4,8 @@
 // function of state, observation, time and policy) and carries the decision
 // out (Run, Failover) through the small interfaces it declares: Pusher
 // (and Poller), RegionProber, Guard, Metrics, and state.Store.
-// internal/probe holds the real prober and guard; cmd/* wires them in. Simulate runs the same Decide
-// over a timeline in virtual time.
+// internal/probe holds the real prober and guard; cmd/* wires them in.
+// Simulate runs the same Decide over a timeline in virtual time.
 //
 // Guarantees: every write is a compare-and-swap on the version read, and a
 // lost swap means another invocation acted, so this one pushes nothing and
