@@ -34,8 +34,11 @@ type command struct {
 // line here; its flags and body live in its own file.
 var commands = []command{
 	{"check", "check", "run one invocation (the default)", noFlags((*app).check)},
-	{"status", "status [--json]", "print the active region, outage, last failover and pending hosts", statusFlags},
-	{"failover", "failover --to R", "force a switch to region R (same compare-and-swap and push)", failoverFlags},
+	{"status", "status [--json]", "print the active region, outage, pending hosts, pause and audit trail", statusFlags},
+	{"failover", "failover --to R", "force a switch to R (refused when R fails its pre-flight, unless --force)", failoverFlags},
+	{"pause", "pause [--for D]", "hold automatic switches for D (default 1h, at most 7 days; --reason T)", pauseFlags},
+	{"resume", "resume", "lift a pause", noFlags((*app).resume)},
+	{"doctor", "doctor", "check the whole failover path without changing anything", noFlags((*app).doctor)},
 	{"validate", "validate", "check the configuration and exit", noFlags((*app).validate)},
 	{"watch", "watch", "run a check every PROBE_INTERVAL until SIGTERM (a container, a host without a timer)", noFlags((*app).watch)},
 	{"simulate", "simulate", "replay a timeline through the decision engine (--timeline CSV or --log F|-; --json, --svg F): no network, state or restarts", simulateCommand},

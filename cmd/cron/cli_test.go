@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
 )
 
@@ -72,9 +73,9 @@ func TestCommandLineErrors(t *testing.T) {
 		{"to is failover's", []string{"status", "--to", "EU"}, `status: flag provided but not defined: -to (extcloud-failover status --help lists its flags)`},
 		{"json not a boolean", []string{"status", "--json=maybe"}, `status: invalid boolean value "maybe" for -json: parse error (extcloud-failover status --help lists its flags)`},
 		// Subcommands and stray arguments.
-		{"unknown command", []string{"frobnicate"}, `unknown command or argument "frobnicate" (want check, status, failover, validate, watch, simulate; --help lists the flags)`},
-		{"stray argument", []string{"status", "more"}, `unknown command or argument "more" (want check, status, failover, validate, watch, simulate; --help lists the flags)`},
-		{"command after a command", []string{"check", "status"}, `unknown command or argument "status" (want check, status, failover, validate, watch, simulate; --help lists the flags)`},
+		{"unknown command", []string{"frobnicate"}, `unknown command or argument "frobnicate" (want check, status, failover, pause, resume, doctor, validate, watch, simulate; --help lists the flags)`},
+		{"stray argument", []string{"status", "more"}, `unknown command or argument "more" (want check, status, failover, pause, resume, doctor, validate, watch, simulate; --help lists the flags)`},
+		{"command after a command", []string{"check", "status"}, `unknown command or argument "status" (want check, status, failover, pause, resume, doctor, validate, watch, simulate; --help lists the flags)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,7 +153,7 @@ func TestFlagPrecedence(t *testing.T) {
 			}
 		})
 	}
-	_, _, c, err := parseArgs([]string{"--ext-cloud-failover-list=NAM=127.0.0.1:1", "--cloudlookup-url=http://{cloud}/"}, nil)
+	_, _, c, err := parseArgs([]string{"--ext-cloud-failover-list=NAM=127.0.0.1:1,EU=127.0.0.1:2", "--cloudlookup-url=http://{cloud}/"}, nil)
 	if err != nil || c.Primary() != "NAM" {
 		t.Errorf("parseArgs with flags only: %v, %+v", err, c)
 	}
@@ -200,7 +201,8 @@ func TestHelp(t *testing.T) {
 			}
 			for _, want := range []string{
 				"usage: extcloud-failover [command] [flags]\n",
-				"  status [--json]    print the active region, outage, last failover and pending hosts\n",
+				"  status [--json]    print the active region, outage, pending hosts, pause and audit trail\n",
+				"  pause [--for D]    hold automatic switches for D (default 1h, at most 7 days; --reason T)\n",
 				"  -r, --region, --ext-cloud-region REGION  (env EXT_CLOUD_REGION)\n",
 				"  --probe-timeout DURATION  (env PROBE_TIMEOUT)\n        deadline of one probe; less than CHECK_TIMEOUT (default 5s)\n",
 				"  --dry-run  (env DRY_RUN)\n",
@@ -210,7 +212,7 @@ func TestHelp(t *testing.T) {
 					t.Errorf("usage lacks %q; got:\n%s", want, out)
 				}
 			}
-			own := map[string]string{"status": "status flags:\n  --json\n        print JSON\n", "failover": "failover flags:\n  --to\n        the region to switch to (required)\n"}
+			own := map[string]string{"status": "status flags:\n  --json\n        print JSON\n", "failover": "failover flags:\n  --force\n        switch even when the region fails its pre-flight\n  --to\n        the region to switch to (required)\n"}
 			for name, section := range own {
 				if strings.Contains(strings.Join(args, " "), name) != strings.Contains(out, section) {
 					t.Errorf("usage for %q: %s section shown = %v", args, name, strings.Contains(out, section))
@@ -230,7 +232,7 @@ func TestStatusJSONFlag(t *testing.T) {
 	if code := run(context.Background(), []string{"status", "--json", "-r", "EU"}, mapLookup(env), &stdout, &stderr); code != exitOK {
 		t.Fatalf("status --json = %d, stderr %q", code, stderr.String())
 	}
-	var rep statusReport
+	var rep check.Status
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || rep.Region != "EU" || rep.Cloud != "eu.example.com" {
 		t.Fatalf("status --json printed %q (%v), want JSON naming EU", stdout.String(), err)
 	}

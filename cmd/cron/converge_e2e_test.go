@@ -136,3 +136,38 @@ func TestE2EStatusShowsTheEnvFile(t *testing.T) {
 		t.Errorf("status without an env file:\n%s", out)
 	}
 }
+
+func TestE2EConvergeDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, content string // "" removes the file
+		log           string
+	}{
+		{"missing", "", "dry run: would push generation 0 of NAM"},
+		{"hand-edited", "export EXT_CLOUD=elsewhere.example\nexport EXT_REGION=NAM\n", "dry run: would push generation 0 of NAM"},
+		{"plain format", "%PLAIN%", "dry run: would rewrite the env file in the shell format (it names the same target: no restart)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFleet(t)
+			content := strings.ReplaceAll(tt.content, "%PLAIN%", string(remote.EnvPlain.Render(remote.Target{Region: "NAM", Cloud: f.nam.Cloud()})))
+			if content == "" {
+				removeFile(t, f.envFile)
+			} else {
+				writeFile(t, f.envFile, content)
+			}
+			inv := f.run("check", "--dry-run")
+			if inv.code != 0 || !strings.Contains(inv.stdout, tt.log) {
+				t.Fatalf("exit %d, log lacks %q:\n%s", inv.code, tt.log, inv.stdout)
+			}
+			data, err := os.ReadFile(f.envFile)
+			if (content == "" && !os.IsNotExist(err)) || (content != "" && string(data) != content) {
+				t.Errorf("a dry run changed the env file: %q, %v", data, err)
+			}
+			if f.starts() != 1 || f.readState().Version != 0 {
+				t.Errorf("a dry run restarted (%d starts) or wrote the state (%+v)", f.starts(), f.readState())
+			}
+		})
+	}
+}

@@ -106,9 +106,9 @@ func startHandlerLayout(t *testing.T, programs string) *handlerLayout {
 			Command: "/bin/sh -c 'set -a; . " + checkerEnv + "; exec " + binPath + " watch'"},
 		{Name: "stunnel", Group: "app", NoAutostart: true, StartSecs: 1,
 			Command: "/bin/sh -c '" + source + "exec " + standin + " tunnel " + h.events + " stunnel " + h.tunnel + " " + handlerSigHeader + " " + handlerSigValue + "'"},
-		{Name: "cloud-client", Group: "app", NoAutostart: true,
+		{Name: "cloud-client", Group: "app", NoAutostart: true, StartSecs: 1,
 			Command: "/bin/sh -c '. " + h.envFile + "; exec " + standin + " record " + h.events + " cloud-client'"},
-		{Name: "application", Group: "app", NoAutostart: true,
+		{Name: "application", Group: "app", NoAutostart: true, StartSecs: 1,
 			Command: "/bin/sh -c '. " + h.envFile + "; exec " + standin + " record " + h.events + " application'"},
 	}})
 	return h

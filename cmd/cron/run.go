@@ -1,19 +1,17 @@
-// This file holds the subcommands' bodies (check, status, failover,
-// validate), the exit codes and the wiring of the host parts for one
-// invocation.
+// This file holds the check and validate bodies, the exit codes and the
+// wiring of the host parts for one invocation; the other subcommands have
+// a file each (status.go, failover.go, pause.go, doctor.go).
 
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
@@ -36,8 +34,8 @@ type app struct {
 	cfg    *config.Config
 	stdout io.Writer
 	stderr io.Writer
-	// lookupEnv is the environment the configuration came from (watch reads
-	// supervisord's SUPERVISOR_* variables in it).
+	// lookupEnv is the environment the configuration came from: watch reads
+	// supervisord's SUPERVISOR_* variables in it, the audit trail $USER.
 	lookupEnv func(string) (string, bool)
 }
 
@@ -55,6 +53,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		fmt.Fprintln(stderr, "extcloud-failover: "+err.Error())
 		return exitUsage
 	}
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
 	return body(ctx, &app{cfg: cfg, stdout: stdout, stderr: stderr, lookupEnv: lookupEnv})
 }
 
@@ -67,26 +68,6 @@ func (a *app) validate(context.Context) int {
 func (a *app) check(ctx context.Context) int {
 	return a.invoke(ctx, func(ctx context.Context, deps check.Deps) (check.Result, error) {
 		return check.Run(ctx, a.cfg, deps)
-	})
-}
-
-// failoverFlags is failover's own flag, --to, and its body.
-func failoverFlags(fs *flag.FlagSet) body {
-	to := fs.String("to", "", "the region to switch to (required)")
-	return func(ctx context.Context, a *app) int { return a.failover(ctx, *to) }
-}
-
-func (a *app) failover(ctx context.Context, to string) int {
-	if to == "" {
-		fmt.Fprintln(a.stderr, "extcloud-failover: --to: required with failover (e.g. failover --to EU)")
-		return exitUsage
-	}
-	if _, err := a.cfg.CheckRegion("--to", to); err != nil {
-		fmt.Fprintln(a.stderr, "extcloud-failover: "+err.Error())
-		return exitUsage
-	}
-	return a.invoke(ctx, func(ctx context.Context, deps check.Deps) (check.Result, error) {
-		return check.Failover(ctx, a.cfg, deps, to)
 	})
 }
 
@@ -170,14 +151,15 @@ func (a *app) hostParts() (*hostParts, error) {
 		return nil, err
 	}
 	deps := check.Deps{
-		Store:     state.NewFileStore(cfg.StateFile),
-		Pusher:    pusher,
-		Env:       pusher,
-		Prober:    probe.New(cfg),
-		Preflight: probe.NewPreflight(cfg),
-		Guard:     probe.GuardFor(cfg),
-		Metrics:   metrics,
-		Log:       log,
+		Store:       state.NewFileStore(cfg.StateFile),
+		DryRunStore: state.NewFileStore(cfg.StateFile + config.DryRunSuffix),
+		Pusher:      pusher,
+		Env:         pusher,
+		Prober:      probe.New(cfg),
+		Preflight:   probe.NewPreflight(cfg),
+		Guard:       probe.GuardFor(cfg),
+		Metrics:     metrics,
+		Log:         log,
 		Recover: func(context.Context) (string, int64, error) {
 			env, err := remote.ReadEnvFile(cfg.EnvFile)
 			return env.Region, env.Generation, err
@@ -185,155 +167,4 @@ func (a *app) hostParts() (*hostParts, error) {
 	}
 
 	return &hostParts{deps: deps, local: local, intake: intake, close: closeMetrics}, nil
-}
-
-// statusReport is what status prints.
-type statusReport struct {
-	Region          string         `json:"region"`
-	Cloud           string         `json:"cloud"`
-	Generation      int64          `json:"generation"`
-	OutageStartedAt time.Time      `json:"outage_started_at,omitzero"`
-	OutageSeconds   float64        `json:"outage_seconds"`
-	LastFailoverAt  time.Time      `json:"last_failover_at,omitzero"`
-	PreviousRegion  string         `json:"previous_region,omitempty"`
-	Pending         *state.Pending `json:"pending,omitempty"`
-	StateVersion    int64          `json:"state_version"`
-	EnvFile         envStatus      `json:"env_file"`
-	// FailbackDueAt is when FAILBACK=primary returns to the primary; zero
-	// when no failback is on the way.
-	FailbackDueAt time.Time `json:"failback_due_at,omitzero"`
-}
-
-// envStatus is what the hosts' env file says, next to the state.
-type envStatus struct {
-	Path       string `json:"path"`
-	Region     string `json:"region,omitempty"`
-	Cloud      string `json:"cloud,omitempty"`
-	Generation int64  `json:"generation"`
-	// Matches is true when the file says what the state says; otherwise
-	// Problem says how it differs, and the next check rewrites it.
-	Matches bool   `json:"matches"`
-	Problem string `json:"problem,omitempty"`
-}
-
-// readEnvStatus reads the env file for status, without writing and
-// without opening anything but a regular file, and compares it with t.
-func readEnvStatus(path string, t remote.Target) envStatus {
-	st := envStatus{Path: path}
-	fi, err := os.Stat(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		st.Problem = "missing"
-		return st
-	case err == nil && !fi.Mode().IsRegular():
-		st.Problem = "not a regular file"
-		return st
-	case err != nil:
-		st.Problem = err.Error()
-		return st
-	}
-	e, err := remote.ReadEnvFile(path)
-	if err != nil {
-		st.Problem = err.Error()
-		return st
-	}
-	st.Region, st.Cloud, st.Generation = e.Region, e.Cloud, e.Generation
-	st.Matches = e.Means(t)
-	if !st.Matches {
-		st.Problem = fmt.Sprintf("names %s; the state says region %s, cloud %s, generation %d", e.Describe(), t.Region, t.Cloud, t.Generation)
-	}
-	return st
-}
-
-// statusFlags is status's own flag, --json, and its body.
-func statusFlags(fs *flag.FlagSet) body {
-	asJSON := fs.Bool("json", false, "print JSON")
-	return func(_ context.Context, a *app) int { return a.status(*asJSON) }
-}
-
-func (a *app) status(asJSON bool) int {
-	// status only reads: a corrupt file is reported, not moved aside.
-	var s state.State
-	data, err := os.ReadFile(a.cfg.StateFile)
-	if err == nil {
-		s, err = state.Decode(data)
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintln(a.stderr, "extcloud-failover: state "+a.cfg.StateFile+": "+err.Error())
-		return exitRuntime
-	}
-	if s.Version == 0 && s.ActiveRegion == "" {
-		// No state yet: a check starts from the region the env file names
-		// (when it names a listed one), else the primary.
-		if fi, err := os.Stat(a.cfg.EnvFile); err == nil && fi.Mode().IsRegular() {
-			if e, err := remote.ReadEnvFile(a.cfg.EnvFile); err == nil {
-				if _, known := a.cfg.Cloud(e.Region); known {
-					s.ActiveRegion, s.Generation = e.Region, e.Generation
-				}
-			}
-		}
-	}
-	if s.ActiveRegion == "" {
-		s.ActiveRegion = a.cfg.Primary()
-	}
-	cloud, _ := a.cfg.Cloud(s.ActiveRegion)
-	rep := statusReport{Region: s.ActiveRegion, Cloud: cloud, Generation: s.Generation, OutageStartedAt: s.OutageStartedAt,
-		LastFailoverAt: s.LastFailoverAt, PreviousRegion: s.PreviousRegion, Pending: s.Pending, StateVersion: s.Version,
-		EnvFile: readEnvStatus(a.cfg.EnvFile, remote.Target{Region: s.ActiveRegion, Cloud: cloud, Generation: s.Generation})}
-	if !s.OutageStartedAt.IsZero() {
-		rep.OutageSeconds = time.Since(s.OutageStartedAt).Seconds()
-	}
-	if due, ok := check.FailbackDue(s, check.PolicyOf(a.cfg)); ok {
-		rep.FailbackDueAt = due
-	}
-	if asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return exitRuntime
-		}
-		return exitOK
-	}
-	w := a.stdout
-	fmt.Fprintf(w, "active region:  %s (%s)\n", rep.Region, rep.Cloud)
-	fmt.Fprintf(w, "generation:     %d\n", rep.Generation)
-	switch env := rep.EnvFile; {
-	case env.Matches:
-		fmt.Fprintf(w, "env file:       %s, generation %d (%s)\n", env.Region, env.Generation, env.Path)
-	case env.Region != "":
-		fmt.Fprintf(w, "env file:       %s, generation %d (%s): MISMATCH, it %s; the next check rewrites it and restarts the programs\n",
-			env.Region, env.Generation, env.Path, env.Problem)
-	default:
-		fmt.Fprintf(w, "env file:       %s (%s): the next check writes it and restarts the programs\n", env.Problem, env.Path)
-	}
-	if rep.OutageStartedAt.IsZero() {
-		fmt.Fprintf(w, "outage:         none\n")
-	} else {
-		fmt.Fprintf(w, "outage:         since %s (%.0fs)\n", rep.OutageStartedAt.UTC().Format(time.RFC3339), rep.OutageSeconds)
-	}
-	if rep.LastFailoverAt.IsZero() {
-		fmt.Fprintf(w, "last failover:  never\n")
-	} else {
-		fmt.Fprintf(w, "last failover:  %s from %s\n", rep.LastFailoverAt.UTC().Format(time.RFC3339), rep.PreviousRegion)
-	}
-	switch {
-	case a.cfg.Failback != config.FailbackPrimary:
-		fmt.Fprintf(w, "failback:       off (FAILBACK=off)\n")
-	case rep.FailbackDueAt.IsZero():
-		fmt.Fprintf(w, "failback:       none due\n")
-	case !rep.FailbackDueAt.After(time.Now()):
-		fmt.Fprintf(w, "failback:       due now, to %s (next check)\n", a.cfg.Primary())
-	default:
-		fmt.Fprintf(w, "failback:       due at %s, to %s, if it stays healthy\n", rep.FailbackDueAt.UTC().Format(time.RFC3339), a.cfg.Primary())
-	}
-	if p := rep.Pending; p == nil {
-		fmt.Fprintf(w, "pending push:   none\n")
-	} else {
-		hosts := "all hosts"
-		if len(p.Hosts) > 0 {
-			hosts = fmt.Sprint(p.Hosts)
-		}
-		fmt.Fprintf(w, "pending push:   generation %d to %s, %s, %d attempts, last error: %s\n", p.Generation, p.Region, hosts, p.Attempts, p.LastError)
-	}
-	return exitOK
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -153,7 +154,13 @@ func (w *watchLoop) stats(n int) {
 	var m runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m)
-	w.log.Info("watch running", "invocations", n, "goroutines", runtime.NumGoroutine(), "heap_bytes", m.HeapAlloc)
+	attrs := []any{"invocations", n, "goroutines", runtime.NumGoroutine(), "heap_bytes", m.HeapAlloc}
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		// Between two invocations, so nothing of one is open; less the
+		// descriptor of the listing itself.
+		attrs = append(attrs, "open_files", len(fds)-1)
+	}
+	w.log.Info("watch running", attrs...)
 }
 
 // invoke runs one invocation under its own deadline, detached from ctx's

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"extcloud-failover/internal/testenv/syncbuf"
 	"log/slog"
+	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -176,9 +179,84 @@ func TestWatchLoopLogsItsFigures(t *testing.T) {
 	if got := strings.Count(log.String(), "watch running"); got != 1 {
 		t.Fatalf("%d watch running lines after %d invocations, want 1:\n%.2000s", got, len(took), log)
 	}
-	for _, want := range []string{"invocations=1000", "goroutines=", "heap_bytes="} {
+	for _, want := range []string{"invocations=1000", "goroutines=", "heap_bytes=", "open_files="} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("watch running line lacks %s", want)
 		}
+	}
+}
+
+// TestE2EWatchAndTimerRunsSideBySide runs `watch` and one-shot checks at
+// the same time, on the same state file, through an outage: they share the
+// lock and the compare-and-swap, so there is one failover and one restart.
+func TestE2EWatchAndTimerRunsSideBySide(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, "PROBE_INTERVAL=200ms")
+	var watchOut syncbuf.Buffer
+	w := exec.Command(binPath, "watch")
+	w.Env = f.env
+	w.Stdout, w.Stderr = &watchOut, &watchOut
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Wait() }()
+	t.Cleanup(func() {
+		_ = w.Process.Kill()
+		<-done
+	})
+	waitFor(t, "watch's first check", func() bool { return strings.Contains(watchOut.String(), `"message":"check complete"`) })
+
+	f.nam.Down.Store(true)
+	var mu sync.Mutex
+	var oneShots []string
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 3 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				cmd := exec.Command(binPath, "check")
+				cmd.Env = f.env
+				out, _ := cmd.CombinedOutput()
+				mu.Lock()
+				oneShots = append(oneShots, string(out))
+				mu.Unlock()
+			}
+		})
+	}
+	waitFor(t, "the failover to EU", func() bool { return f.envRegion() == "EU" })
+	waitFor(t, "the restart", func() bool { return f.starts() >= 2 })
+	// A while longer on EU: nobody switches again.
+	want := strings.Count(watchOut.String(), `"message":"check complete"`) + 5
+	waitFor(t, "five more watch checks", func() bool { return strings.Count(watchOut.String(), `"message":"check complete"`) >= want })
+	close(stop)
+	wg.Wait()
+
+	if err := w.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Errorf("watch after SIGTERM: %v, want exit 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch did not exit within 10s of SIGTERM")
+	}
+	all := watchOut.String() + strings.Join(oneShots, "")
+	if n := strings.Count(all, `"message":"failover from NAM to EU"`); n != 1 {
+		t.Errorf("%d failover lines across watch and %d one-shots, want 1", n, len(oneShots))
+	}
+	if got := f.starts(); got != 2 {
+		t.Errorf("app started %d times, want 2 (one restart)", got)
+	}
+	if s := f.readState(); s.ActiveRegion != "EU" || s.Generation != 1 || s.Pending != nil {
+		t.Errorf("state %+v, want EU generation 1, nothing pending", s)
 	}
 }

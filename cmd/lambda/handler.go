@@ -14,12 +14,14 @@ import (
 
 	"extcloud-failover/internal/check"
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/doctor"
 	"extcloud-failover/internal/state"
 )
 
 // Event is what the function accepts: the state machine's {"offset": 10},
-// the Scheduler's {}, an EventBridge scheduled event, or {"failover_to":
-// "EU"} from a person. Unknown fields are ignored.
+// the Scheduler's {}, an EventBridge scheduled event, or from a person
+// {"failover_to": "EU"} or a command ({"command": "pause", "for": "2h",
+// "reason": "..."}, resume, status, doctor). Unknown fields are ignored.
 type Event struct {
 	// Offset is the second of the minute the state machine scheduled this
 	// check for; nil when another trigger sent the event.
@@ -32,11 +34,25 @@ type Event struct {
 	// FailoverTo forces a failover to this region, as the host CLI's
 	// failover --to does.
 	FailoverTo string `json:"failover_to,omitempty"`
+	// Force makes failover_to switch even when the region fails its
+	// pre-flight, as failover --to R --force does.
+	Force bool `json:"force,omitempty"`
+	// Command is an operator's command: pause, resume, status or doctor.
+	Command string `json:"command,omitempty"`
+	// For and Reason are pause's duration (default 1h, at most 7 days)
+	// and why.
+	For    string `json:"for,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// By names who sent a command, for the audit trail; default the
+	// request ID.
+	By string `json:"by,omitempty"`
 }
 
 // trigger names what sent the event, for the logs.
 func (e Event) trigger() string {
 	switch {
+	case e.Command != "":
+		return "command"
 	case e.FailoverTo != "":
 		return "failover"
 	case e.Source != "" || e.DetailType != "":
@@ -76,6 +92,9 @@ type (
 	EventError struct{ Err error }
 	// StateError means the state item could not be read or written.
 	StateError struct{ Err error }
+	// PreflightError means a failover_to target failed its pre-flight and
+	// nothing was switched; send "force": true to switch anyway.
+	PreflightError struct{ Err error }
 	// PushIncompleteError means a failover was decided but some hosts did not
 	// converge; they are pending and re-pushed by the next checks.
 	PushIncompleteError struct{ Err error }
@@ -83,12 +102,16 @@ type (
 	CheckError struct{ Err error }
 )
 
-func (e *ConfigError) Error() string         { return "configuration: " + e.Err.Error() }
-func (e *ConfigError) Unwrap() error         { return e.Err }
-func (e *EventError) Error() string          { return e.Err.Error() }
-func (e *EventError) Unwrap() error          { return e.Err }
-func (e *StateError) Error() string          { return e.Err.Error() }
-func (e *StateError) Unwrap() error          { return e.Err }
+func (e *ConfigError) Error() string { return "configuration: " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+func (e *EventError) Error() string  { return e.Err.Error() }
+func (e *EventError) Unwrap() error  { return e.Err }
+func (e *StateError) Error() string  { return e.Err.Error() }
+func (e *StateError) Unwrap() error  { return e.Err }
+func (e *PreflightError) Error() string {
+	return e.Err.Error() + " (send \"force\": true with failover_to to switch anyway)"
+}
+func (e *PreflightError) Unwrap() error      { return e.Err }
 func (e *PushIncompleteError) Error() string { return e.Err.Error() }
 func (e *PushIncompleteError) Unwrap() error { return e.Err }
 func (e *CheckError) Error() string          { return e.Err.Error() }
@@ -103,6 +126,8 @@ func classify(err error) error {
 		return nil
 	case errors.Is(err, check.ErrPushIncomplete):
 		return &PushIncompleteError{Err: err}
+	case errors.Is(err, check.ErrPreflightFailed):
+		return &PreflightError{Err: err}
 	case errors.As(err, &se):
 		return &StateError{Err: err}
 	default:
@@ -146,20 +171,32 @@ type app struct {
 	// handler unwrapped.
 	dd    *ddlambda.Config
 	run   func(context.Context, *config.Config, check.Deps) (check.Result, error)
-	force func(context.Context, *config.Config, check.Deps, string) (check.Result, error)
+	force func(context.Context, *config.Config, check.Deps, check.FailoverRequest) (check.Result, error)
+	// doctor runs the function's readiness checks; nil when not wired.
+	doctor func(context.Context, check.Deps) doctor.Report
 }
 
-// Handle runs one invocation: one check, or a forced failover when the event
-// asks for it. It returns the decision record, or an error of one of the
-// types above.
-func (a *app) Handle(ctx context.Context, payload json.RawMessage) (check.Result, error) {
+// Response is what Handle returns: a check.Result for a check or a forced
+// failover, a CommandResponse for a command.
+type Response interface{}
+
+// Handle runs one invocation: one check, a forced failover or a command,
+// as the event asks. It returns the decision record (a CommandResponse for
+// a command), or an error of one of the types above.
+func (a *app) Handle(ctx context.Context, payload json.RawMessage) (Response, error) {
 	if a.initErr != nil {
-		return check.Result{}, a.initErr
+		return nil, a.initErr
 	}
 	ev, err := decodeEvent(payload)
+	var pauseFor time.Duration
+	if err == nil && ev.Command != "" {
+		pauseFor, err = a.checkCommand(ev)
+	} else if err == nil {
+		err = checkFailoverEvent(ev)
+	}
 	if err != nil {
 		a.log.Error("event refused", "error", err.Error())
-		return check.Result{}, &EventError{Err: err}
+		return nil, &EventError{Err: err}
 	}
 
 	attrs := []any{"trigger", ev.trigger()}
@@ -175,12 +212,15 @@ func (a *app) Handle(ctx context.Context, payload json.RawMessage) (check.Result
 	ctx, cancel := a.budget(ctx)
 	defer cancel()
 
+	if ev.Command != "" {
+		return a.command(ctx, ev, pauseFor, deps)
+	}
 	if ev.FailoverTo != "" {
 		if _, err := a.cfg.CheckRegion("failover_to", ev.FailoverTo); err != nil {
 			deps.Log.Error("event refused", "error", err.Error())
-			return check.Result{}, &EventError{Err: err}
+			return nil, &EventError{Err: err}
 		}
-		res, err := a.force(ctx, a.cfg, deps, ev.FailoverTo)
+		res, err := a.force(ctx, a.cfg, deps, check.FailoverRequest{To: ev.FailoverTo, Force: ev.Force, By: a.caller(ctx, ev)})
 		return res, classify(err)
 	}
 	res, err := a.run(ctx, a.cfg, deps)

@@ -50,6 +50,8 @@ const (
 	// layer is attached; datadog-lambda-go then sends through it.
 	ddExtensionPath = "/opt/extensions/datadog-agent"
 	defaultService  = "extcloud-failover"
+	// DryRunKeySuffix is added to STATE_KEY for the dry run's own item.
+	DryRunKeySuffix = "#dry-run"
 )
 
 func main() {
@@ -106,15 +108,19 @@ func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout i
 	if err != nil {
 		return a.fail(fmt.Errorf("aws sdk: %w", err))
 	}
+	ssmClient := ssm.NewFromConfig(awsCfg)
+	ddb := dynamodb.NewFromConfig(awsCfg)
 	a.deps = check.Deps{
-		Store:     markedStore{dynamo.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.StateKey)},
-		Pusher:    ssmpush.New(ssm.NewFromConfig(awsCfg), ssmConfig(cfg)),
-		Prober:    probe.New(cfg),
-		Preflight: probe.NewPreflight(cfg),
-		Guard:     probe.GuardFor(cfg),
+		Store:       markedStore{dynamo.NewStore(ddb, cfg.StateTable, cfg.StateKey)},
+		DryRunStore: markedStore{dynamo.NewStore(ddb, cfg.StateTable, cfg.StateKey+DryRunKeySuffix)},
+		Pusher:      ssmpush.New(ssmClient, ssmConfig(cfg)),
+		Prober:      probe.New(cfg),
+		Preflight:   probe.NewPreflight(cfg),
+		Guard:       probe.GuardFor(cfg),
 		// No state item yet: record the primary and push generation 0 once.
 		SeedFleet: true,
 	}
+	a.doctor = doctorFor(cfg, ssmClient)
 
 	// template.yaml sets DD_KMS_API_KEY to "" when there is no key.
 	kms, _ := lookupEnv(ddlambda.DatadogKMSAPIKeyEnvVar)

@@ -148,7 +148,7 @@ func TestTemplateStateMachine(t *testing.T) {
 func TestTemplatePolicies(t *testing.T) {
 	_, raw := openTemplate(t)
 	// Actions whose APIs take no resource ARN: the only ones allowed on "*".
-	noResourceLevel := []string{"ssm:ListCommands", "ssm:ListCommandInvocations", "ssm:GetCommandInvocation",
+	noResourceLevel := []string{"ssm:ListCommands", "ssm:ListCommandInvocations", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation",
 		"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
 		"logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
 

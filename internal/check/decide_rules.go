@@ -82,6 +82,9 @@ type hold struct {
 // failbacks alike: every rule that can hold one back is a case here. A
 // forced failover does not pass through it.
 func mayAutoSwitch(s state.State, now time.Time, p Policy) hold {
+	if paused, reason := pauseHold(s, now); paused {
+		return hold{held: true, action: ActionPaused, reason: reason}
+	}
 	if !s.LastFailoverAt.IsZero() && now.Sub(s.LastFailoverAt) < p.MinInterval {
 		return hold{held: true, action: ActionNone, reason: "last switch within FAILOVER_MIN_INTERVAL"}
 	}

@@ -5,7 +5,11 @@
 // out (Run, Failover) through the small interfaces it declares: Pusher
 // (and Poller), RegionProber, Guard, Metrics, and state.Store.
 // internal/probe holds the real prober and guard; cmd/* wires them in.
-// Simulate runs the same Decide over a timeline in virtual time.
+// Simulate runs the same Decide over a timeline in virtual time. The
+// operator's controls live here too: Pause and Resume (compare-and-swap
+// writes of the state's pause, with an audit event), Status (the report of
+// status), and safe forced failovers (FailoverRequest: refused past a failed
+// pre-flight unless forced).
 //
 // Guarantees: every write is a compare-and-swap on the version read, and a
 // lost swap means another invocation acted, so this one pushes nothing and
@@ -18,6 +22,9 @@
 // the hosts it did not converge; a crash at any point is repaired by a
 // later invocation. No stored time can hold a switch back
 // for longer than the rule that wrote it intended (see Policy.MaxSkew and
-// Claim). The package knows no AWS, HTTP, file or XML-RPC details, and
+// Claim). While a pause is in force no automatic switch happens, and a
+// forced one still does. A dry run (DRY_RUN) never touches Deps.Store,
+// Pusher or Env: it runs on Deps.DryRunStore and reports would_<action>.
+// The package knows no AWS, HTTP, file or XML-RPC details, and
 // reads no clock but Deps.Now.
 package check

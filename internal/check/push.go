@@ -80,8 +80,8 @@ func (r *runner) repush(ctx context.Context, s state.State) (state.State, bool, 
 	if polls {
 		claimed.Pending.Attempts-- // a poll is not a push
 	}
-	s, written, err := r.write(ctx, s, claimed, "would re-push pending failover", "generation", p.Generation, "region", p.Region, "hosts", pendingHosts(p))
-	if err != nil || !written {
+	s, _, err := r.write(ctx, s, claimed, "would re-push pending failover", "generation", p.Generation, "region", p.Region, "hosts", pendingHosts(p))
+	if err != nil {
 		return s, false, err
 	}
 	if polls {

@@ -120,6 +120,8 @@ func (r *runner) event(before state.State, d Decision, active string, pr probe.R
 		r.log.Info(d.Reason, "region", active, "outage_seconds", secs, "action", string(d.Action))
 	case d.Action == ActionRecovered:
 		r.log.Info(fmt.Sprintf("recovered after %.0fs", secs), "region", active, "outage_seconds", secs, "action", string(d.Action))
+	case d.Action == ActionPaused:
+		r.log.Warn("failover held: "+d.Reason, "region", active, "outage_seconds", secs, "action", string(d.Action))
 	case d.Action == ActionAllDown:
 		r.log.Error("all regions unavailable", "region", active, "outage_seconds", secs, "action", string(d.Action))
 	case d.Action == ActionBudgetExhausted:
@@ -158,14 +160,27 @@ func (r *runner) flips(before, after state.State) {
 // switched logs and counts a switch whose intent this invocation stored:
 // exactly once per generation, so a monitor counting `failover from` lines
 // counts failovers.
+//
+// A dry run says what it would have done instead, at info: "would fail
+// over from A to B", action would_failover, metric extcloud.would_failover;
+// never a `failover from` warning.
 func (r *runner) switched(res Result, generation int64) {
-	r.log.Warn(fmt.Sprintf("%s from %s to %s", verb(res.Action), res.From, res.To), "region", res.To, "from", res.From,
-		"reason", res.Reason, "outage_seconds", res.OutageSeconds, "generation", generation, "action", string(res.Action))
-	metric := "extcloud.failover"
-	if res.Action == ActionFailback {
-		metric = "extcloud.failback"
+	level, msg := slog.LevelWarn, fmt.Sprintf("%s from %s to %s", verb(res.Action), res.From, res.To)
+	if r.cfg.DryRun {
+		level, msg = slog.LevelInfo, fmt.Sprintf("would %s from %s to %s", wouldVerb(res.Action), res.From, res.To)
 	}
-	r.d.Metrics.Count(metric, 1, "region:"+res.To, "from:"+res.From)
+	action := wouldAct(r.cfg.DryRun, res.Action)
+	r.log.Log(context.Background(), level, msg, "region", res.To, "from", res.From,
+		"reason", res.Reason, "outage_seconds", res.OutageSeconds, "generation", generation, "action", string(action))
+	r.d.Metrics.Count("extcloud."+string(action), 1, "region:"+res.To, "from:"+res.From)
+}
+
+// wouldVerb names a switch in a dry run's message.
+func wouldVerb(a Action) string {
+	if a == ActionFailback {
+		return "fail back"
+	}
+	return "fail over"
 }
 
 // verb names a switch in a log message.
@@ -232,6 +247,9 @@ func (r *runner) summary(res Result, seen observed, err error) {
 	}
 	if res.DryRun {
 		attrs = append(attrs, "dry_run", true)
+	}
+	if !res.PausedUntil.IsZero() {
+		attrs = append(attrs, "paused_until", res.PausedUntil.UTC().Format(time.RFC3339), "pause_reason", res.PauseReason)
 	}
 	level := slog.LevelInfo
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"extcloud-failover/internal/state"
 	"extcloud-failover/internal/testenv"
 )
 
@@ -79,14 +80,19 @@ func TestFailoverForcedDryRunChangesNothing(t *testing.T) {
 	before := w.load()
 	cfg := testenv.Config(t, w.env)
 	cfg.DryRun = true
-	res, err := Failover(context.Background(), cfg, w.deps(), "EU")
-	if err != nil || res.Action != ActionFailover || res.To != "EU" || !res.DryRun {
+	deps := w.deps()
+	deps.DryRunStore = state.NewFileStore(w.store.Path() + ".dry-run")
+	res, err := Failover(context.Background(), cfg, deps, FailoverRequest{To: "EU"})
+	if err != nil || res.Action != "would_failover" || res.To != "EU" || !res.DryRun {
 		t.Fatalf("forced dry run = %+v, %v", res, err)
 	}
 	if s := w.load(); s.Version != before.Version || len(w.pusher.calls()) != 0 {
 		t.Fatalf("forced dry run wrote state (version %d -> %d) or pushed %d", before.Version, s.Version, len(w.pusher.calls()))
 	}
-	if len(w.logLines()["dry run: would fail over from NAM to EU"]) != 1 {
+	if dry, err := deps.DryRunStore.Load(context.Background()); err != nil || dry.ActiveRegion != "EU" {
+		t.Errorf("the dry run's own state %+v, %v: want EU", dry, err)
+	}
+	if len(w.logLines()["would fail over from NAM to EU"]) != 1 || len(w.logLines()["failover from NAM to EU"]) != 0 {
 		t.Errorf("the forced dry run does not say what it would do: %s", w.logs.String())
 	}
 }

@@ -56,6 +56,10 @@ type Deps struct {
 	// Fault, when set, is called at each FaultPoint; a non-nil error stops the
 	// invocation there as a crash would. Tests only.
 	Fault func(ctx context.Context, p FaultPoint) error
+	// DryRunStore is the dry run's own state, beside the real one
+	// (<STATE_FILE>.dry-run, <STATE_KEY>#dry-run); required with DRY_RUN,
+	// which then never touches Store, Pusher or Env (see dryrun.go).
+	DryRunStore state.Store
 }
 
 // Result is the decision record of one invocation: the summary log line and
@@ -73,6 +77,9 @@ type Result struct {
 	// Regions is every region's probe result, by name.
 	Regions map[string]RegionReport `json:"regions"`
 	DryRun  bool                    `json:"dry_run,omitempty"`
+	// PausedUntil and PauseReason describe the pause in force, if any.
+	PausedUntil time.Time `json:"paused_until,omitzero"`
+	PauseReason string    `json:"pause_reason,omitempty"`
 }
 
 // Run carries out one invocation: re-push a pending failover whose claim has
@@ -83,17 +90,47 @@ func Run(ctx context.Context, cfg *config.Config, deps Deps) (Result, error) {
 	r := newRunner(cfg, deps)
 	res, seen, err := r.check(ctx)
 	res.Regions = seen.regionReports()
+	res.Action = wouldAct(cfg.DryRun, res.Action)
 	r.summary(res, seen, err)
 	return res, err
 }
 
-// Failover forces a switch to region to: the same compare-and-swap and push
-// as an automatic failover, without the threshold. The target's pre-flight is
-// logged but does not stop it: a person asked for it.
-func Failover(ctx context.Context, cfg *config.Config, deps Deps, to string) (Result, error) {
+// FailoverRequest is an operator's forced failover.
+type FailoverRequest struct {
+	// To is the region to switch to.
+	To string
+	// Force switches even when To fails its pre-flight.
+	Force bool
+	// By names who asked, for the audit trail.
+	By string
+}
+
+// ErrPreflightFailed means a forced failover was refused because its
+// target failed the pre-flight probe; FailoverRequest.Force overrides it.
+// Failover returns it as a *PreflightError.
+var ErrPreflightFailed = errors.New("check: target failed its pre-flight")
+
+// PreflightError is a forced failover refused by its target's pre-flight.
+type PreflightError struct {
+	Region string
+	Err    error // the probe's failure
+}
+
+func (e *PreflightError) Error() string { return e.Region + " failed its pre-flight: " + e.Err.Error() }
+
+// Is makes a PreflightError match ErrPreflightFailed.
+func (e *PreflightError) Is(target error) bool { return target == ErrPreflightFailed }
+
+// Failover forces a switch to req.To: the same compare-and-swap and push as
+// an automatic failover, without the threshold and through a pause. A
+// target that fails its pre-flight is refused (a *PreflightError) unless
+// req.Force, and then the log says it was forced past the failed pre-flight.
+// The switch is recorded in the audit trail as forced, by req.By.
+func Failover(ctx context.Context, cfg *config.Config, deps Deps, req FailoverRequest) (Result, error) {
 	r := newRunner(cfg, deps)
-	res, seen, err := r.force(ctx, to)
+	res, seen, err := r.force(ctx, req)
 	res.Regions = seen.regionReports()
+	res.Action = wouldAct(cfg.DryRun, res.Action)
 	r.summary(res, seen, err)
 	return res, err
 }
@@ -107,6 +144,9 @@ type runner struct {
 	now      func() time.Time
 	policy   Policy
 	deadline time.Time
+	// err means the invocation cannot start (a dry run without its own
+	// store); load returns it, so every entry point does.
+	err error
 }
 
 func newRunner(cfg *config.Config, d Deps) *runner {
@@ -121,6 +161,9 @@ func newRunner(cfg *config.Config, d Deps) *runner {
 		r.d.Metrics = noMetrics{}
 	}
 	r.policy = PolicyOf(cfg)
+	if cfg.DryRun {
+		r.d, r.err = shadow(r.d)
+	}
 	return r
 }
 
@@ -144,6 +187,9 @@ func (r *runner) setDeadline(ctx context.Context) {
 // fromHosts reports that it did, so the state is behind the hosts and must
 // be written.
 func (r *runner) load(ctx context.Context) (s state.State, fromHosts bool, err error) {
+	if r.err != nil {
+		return s, false, r.err
+	}
 	s, err = r.d.Store.Load(ctx)
 	if errors.Is(err, state.ErrCorrupt) {
 		r.log.Error("state unreadable, continuing from the hosts' env file", "error", err.Error())
@@ -222,6 +268,9 @@ func (r *runner) check(ctx context.Context) (Result, observed, error) {
 		r.claimIntent(&d.State)
 	}
 	res := r.decisionResult(d, active, seen, repushed)
+	if held, _ := pauseHold(s, r.now()); held {
+		res.PausedUntil, res.PauseReason = s.Pause.Until, s.Pause.Reason
+	}
 	r.event(s, d, active, seen.probe)
 
 	if seen.latency != nil {
@@ -248,14 +297,8 @@ func (r *runner) check(ctx context.Context) (Result, observed, error) {
 // compare-and-swap: another invocation acted, this one pushed nothing, and
 // res says so (at info).
 func (r *runner) commit(ctx context.Context, old, next state.State, res Result) (_ Result, lost bool, _ error) {
-	would := "state not written"
-	switch res.Action {
-	case ActionFailover:
-		would = fmt.Sprintf("would fail over from %s to %s", res.From, res.To)
-	case ActionFailback:
-		would = fmt.Sprintf("would fail back from %s to %s", res.From, res.To)
-	}
-	stored, written, err := r.write(ctx, old, next, would, "action", string(res.Action))
+	// A dry run's switch is told by switched ("would fail over ...").
+	stored, written, err := r.write(ctx, old, next, "")
 	switch {
 	case errors.Is(err, state.ErrConflict):
 		res, err := r.lost(ctx, "state changed by another invocation")
@@ -277,15 +320,13 @@ func (r *runner) commit(ctx context.Context, old, next state.State, res Result) 
 }
 
 // write stores next over old with compare-and-swap and returns what was
-// stored. It is the one place the dry run branches: under DRY_RUN it logs
-// "dry run: " and would, with attrs, writes nothing and returns old and
-// false. Every write of an invocation starts here; recording a push and
-// adopting the hosts' generation follow a real push, which a dry run never
-// makes.
+// stored, and whether it was. Every write of an invocation starts here.
+// Under DRY_RUN the store is the dry run's own (see shadow), so a dry run
+// writes too, never the real state, and would (when not empty) is logged at
+// info with attrs, saying what the write stands for.
 func (r *runner) write(ctx context.Context, old, next state.State, would string, attrs ...any) (state.State, bool, error) {
-	if r.cfg.DryRun {
+	if r.cfg.DryRun && would != "" {
 		r.log.Info("dry run: "+would, attrs...)
-		return old, false, nil
 	}
 	stored, err := r.d.Store.Swap(ctx, old, next)
 	if err != nil {
@@ -315,8 +356,9 @@ func (r *runner) fault(ctx context.Context, p FaultPoint) error {
 
 // force is Failover's body; it returns the target's probe for the
 // summary line.
-func (r *runner) force(ctx context.Context, to string) (Result, observed, error) {
+func (r *runner) force(ctx context.Context, req FailoverRequest) (Result, observed, error) {
 	r.setDeadline(ctx)
+	to := req.To
 	s, _, err := r.load(ctx)
 	if err != nil {
 		return r.result(s, ActionNone), observed{}, err
@@ -335,13 +377,45 @@ func (r *runner) force(ctx context.Context, to string) (Result, observed, error)
 		r.log.Info("already active: nothing to do", "region", to)
 		return res, observed{}, nil
 	}
+	from := r.hostsRegion(ctx, s)
 	seen := r.probeTarget(ctx, config.Region{Name: to, Cloud: cloud})
+	reason := "forced by failover --to"
+	if pr := seen.probe; !pr.Healthy {
+		if !req.Force {
+			res := r.result(s, ActionNone)
+			res.Reason = "refused: " + to + " failed its pre-flight"
+			r.log.Warn("forced failover refused: "+to+" failed its pre-flight", "region", to, "error", errString(pr.Err))
+			return res, seen, &PreflightError{Region: to, Err: pr.Err}
+		}
+		reason = "forced past a failed pre-flight: " + errString(pr.Err)
+		r.log.Warn("forced failover past a failed pre-flight", "region", to, "error", errString(pr.Err), "by", req.By)
+	}
 	next := Intent(s, to, cloud, r.now())
+	next.PreviousRegion = from
+	next = next.Record(state.Event{At: r.now(), Kind: state.EventForced, From: from, To: to, Reason: reason, By: req.By, Generation: next.Generation})
 	r.claimIntent(&next)
 	res := r.result(next, ActionFailover)
-	res.From, res.To, res.Healthy, res.Reason = s.ActiveRegion, to, seen.probe.Healthy, "forced by failover --to"
+	res.From, res.To, res.Healthy, res.Reason = from, to, seen.probe.Healthy, reason
 	res, _, err = r.commit(ctx, s, next, res)
 	return res, seen, err
+}
+
+// hostsRegion is the region the hosts run: the active one, unless a push is
+// pending, when the hosts still run what the env file names (Recover), or
+// else the region the pending switch left.
+func (r *runner) hostsRegion(ctx context.Context, s state.State) string {
+	if s.Pending == nil {
+		return s.ActiveRegion
+	}
+	if r.d.Recover != nil {
+		if region, _, err := r.d.Recover(ctx); err == nil && region != "" {
+			return region
+		}
+	}
+	if s.PreviousRegion != "" {
+		return s.PreviousRegion
+	}
+	return s.ActiveRegion
 }
 
 // switches reports whether a is an automatic switch that writes an intent.

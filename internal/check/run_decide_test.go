@@ -246,7 +246,7 @@ func TestRunBudgetExhaustedLogsTheSwitchesAndCounts(t *testing.T) {
 		t.Errorf("metric %d, pushes %d", metrics.count("extcloud.budget_exhausted"), len(w.pusher.calls()))
 	}
 	// A forced failover still works.
-	if res, err := Failover(context.Background(), w.config(nil), w.deps(), "EU"); err != nil || res.Action != ActionFailover {
+	if res, err := Failover(context.Background(), w.config(nil), w.deps(), FailoverRequest{To: "EU"}); err != nil || res.Action != ActionFailover {
 		t.Errorf("forced failover past the budget = %+v, %v", res, err)
 	}
 }

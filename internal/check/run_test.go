@@ -335,24 +335,60 @@ func TestRunLocalNetworkGuard(t *testing.T) {
 	})
 }
 
-func TestRunDryRunChangesNothing(t *testing.T) {
+func TestRunDryRunKeepsItsOwnState(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	w.up["NAM"].Store(false)
-	stored := w.plantOutage(5 * time.Minute)
+	real := w.store
+	dry := state.NewFileStore(real.Path() + ".dry-run")
 	cfg := testenv.Config(t, w.env)
 	cfg.DryRun = true
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := Run(ctx, cfg, w.deps())
-	if err != nil || res.Action != ActionFailover || res.To != "EU" || !res.DryRun {
-		t.Fatalf("dry run = %+v, %v", res, err)
+	deps := w.deps()
+	deps.DryRunStore = dry
+	// The whole outage, from an empty folder: the clock starts, runs past
+	// the threshold, and the dry run fails over in its own state.
+	var res Result
+	for i := 0; i < 30 && res.Action != "would_failover"; i++ {
+		var err error
+		if res, err = Run(context.Background(), cfg, deps); err != nil {
+			t.Fatal(err)
+		}
+		w.now = w.now.Add(10 * time.Second)
 	}
-	if s := w.load(); s.Version != stored.Version || len(w.pusher.calls()) != 0 {
-		t.Fatalf("dry run wrote state (version %d -> %d) or pushed %d", stored.Version, s.Version, len(w.pusher.calls()))
+	if res.Action != "would_failover" || res.To != "EU" || !res.DryRun || res.OutageSeconds < 240 {
+		t.Fatalf("dry run = %+v, want would_failover to EU past the 4m threshold", res)
 	}
-	if !strings.Contains(w.logs.String(), "dry run: would fail over from NAM to EU") {
-		t.Errorf("log: %s", w.logs.String())
+	if _, err := os.Stat(real.Path()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the dry run created the real state file: %v", err)
+	}
+	if n := len(w.pusher.calls()); n != 0 {
+		t.Errorf("the dry run pushed %d times", n)
+	}
+	s, err := dry.Load(context.Background())
+	if err != nil || s.ActiveRegion != "EU" || s.Generation != 1 || s.Pending != nil {
+		t.Fatalf("dry state %+v, %v: want EU generation 1 converged", s, err)
+	}
+	logs := w.logs.String()
+	if !strings.Contains(logs, `"level":"INFO","msg":"would fail over from NAM to EU"`) || strings.Contains(logs, `"msg":"failover from`) {
+		t.Errorf("want an info would-fail-over line and no failover warning:\n%s", logs)
+	}
+	// The dry run goes on from its own state: EU is healthy there.
+	w.now = w.now.Add(10 * time.Second)
+	if res, err = Run(context.Background(), cfg, deps); err != nil || res.Region != "EU" || res.Action != ActionNone {
+		t.Fatalf("after the dry failover: %+v, %v", res, err)
+	}
+}
+
+func TestRunDryRunNeedsItsOwnStore(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	cfg := testenv.Config(t, w.env)
+	cfg.DryRun = true
+	if _, err := Run(context.Background(), cfg, w.deps()); !errors.Is(err, errNoDryRunStore) {
+		t.Fatalf("dry run without a store of its own: %v, want errNoDryRunStore", err)
+	}
+	if w.load().Version != 0 {
+		t.Error("the dry run wrote the real state")
 	}
 }
 
@@ -362,11 +398,14 @@ func TestFailoverForced(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cfg := testenv.Config(t, w.env)
-	res, err := Failover(ctx, cfg, w.deps(), "APAC")
+	res, err := Failover(ctx, cfg, w.deps(), FailoverRequest{To: "APAC", By: "alice"})
 	if err != nil || res.Action != ActionFailover || res.To != "APAC" || res.Generation != 1 {
 		t.Fatalf("Failover = %+v, %v", res, err)
 	}
-	res, err = Failover(ctx, cfg, w.deps(), "APAC")
+	if h := w.load().History; len(h) != 1 || h[0].Kind != state.EventForced || h[0].From != "NAM" || h[0].To != "APAC" || h[0].By != "alice" || h[0].Generation != 1 {
+		t.Errorf("history %+v, want one forced NAM -> APAC by alice", h)
+	}
+	res, err = Failover(ctx, cfg, w.deps(), FailoverRequest{To: "APAC"})
 	if err != nil || res.Action != ActionNone || res.Reason != "already active" {
 		t.Fatalf("second Failover = %+v, %v", res, err)
 	}

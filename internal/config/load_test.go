@@ -189,7 +189,7 @@ func TestEverySetting(t *testing.T) {
 		"DD_LOGS_INTAKE_URL":          "http://127.0.0.1:9999/v1/input",
 		"DD_AGENT_HOST":               "127.0.0.1:8125",
 		"DD_DOGSTATSD_URL":            "unix:///var/run/datadog/dsd.socket",
-		"DD_TAGS":                     "env:prod team:sre,app:x",
+		"DD_TAGS":                     "env:prod, team:sre,app:x",
 		"DRY_RUN":                     "1",
 	}
 	for _, v := range variables {
@@ -245,7 +245,7 @@ func TestEverySetting(t *testing.T) {
 		DDLogsIntakeURL:         "http://127.0.0.1:9999/v1/input",
 		DDAgentHost:             "127.0.0.1:8125",
 		DDDogstatsdURL:          "unix:///var/run/datadog/dsd.socket",
-		DDTags:                  "env:prod team:sre,app:x",
+		DDTags:                  "env:prod, team:sre,app:x",
 		DryRun:                  true,
 		ProbeInsecureSkipVerify: false,
 	}
@@ -360,7 +360,7 @@ func TestNilLookupIsEmptyEnvironment(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("FromEnv(nil) error = %v, want %q", err, want)
 	}
-	c, err := Load(nil, []Override{{"EXT_CLOUD_FAILOVER_LIST", "--ext-cloud-failover-list", "NAM=127.0.0.1:1"}, {"CLOUDLOOKUP_URL", "--cloudlookup-url", "http://{cloud}/"}})
+	c, err := Load(nil, []Override{{"EXT_CLOUD_FAILOVER_LIST", "--ext-cloud-failover-list", "NAM=127.0.0.1:1,EU=127.0.0.1:2"}, {"CLOUDLOOKUP_URL", "--cloudlookup-url", "http://{cloud}/"}})
 	if err != nil || c.Primary() != "NAM" {
 		t.Errorf("Load with overrides only: %v, %+v", err, c)
 	}

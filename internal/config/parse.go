@@ -156,9 +156,17 @@ func parseSSMTargets(field, s string) ([]ident.SSMTarget, error) {
 }
 
 func parseDDTags(field, s string) error {
-	// FieldsFunc drops the separators; any other whitespace or control
-	// byte stays inside a tag and is refused there.
-	for _, tag := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+	// Spaces around an entry are dropped; a space inside one is refused,
+	// since Datadog would rewrite the tag. Any other whitespace or control
+	// byte stays inside a tag and ident refuses it.
+	for _, tag := range strings.Split(s, ",") {
+		tag = strings.Trim(tag, " ")
+		if strings.Contains(tag, " ") {
+			return errorf(field, "tag %s contains a space, which Datadog would rewrite (want comma-separated key:value tags, e.g. env:prod,team:sre)", quote(tag))
+		}
+		if tag == "" {
+			continue
+		}
 		if err := ident.DDTag(tag); err != nil {
 			return errorf(field, "tag %s", err)
 		}

@@ -59,7 +59,7 @@ func (l *loader) crossCheck(c *Config) error {
 	if c.LatencyTimeout >= c.CheckTimeout {
 		return errorf(l.field("LATENCY_TIMEOUT"), "%s must be less than %s (%s)", c.LatencyTimeout, l.field("CHECK_TIMEOUT"), c.CheckTimeout)
 	}
-	return nil
+	return guard(c, l.field)
 }
 
 // checkTemplate validates CLOUDLOOKUP_URL or PREFLIGHT_URL before

@@ -183,7 +183,7 @@ var variables = []variable{
 			return checkTemplate(field, s, true)
 		}},
 	{env: "PROBE_HEADERS", meta: "HEADERS", secret: true,
-		help: "request headers of every probe and pre-flight, comma-separated Name: value entries (e.g. X-SIG-Sha256: e3b0...b855); names are HTTP tokens, values visible ASCII without commas, never logged",
+		help: "request headers of every probe and pre-flight, comma-separated Name: value entries (e.g. X-SIG-Sha256: e3b0...b855); names are HTTP tokens, values visible ASCII without commas, never logged (secret; prefer the environment to the flag)",
 		parse: func(c *Config, s, field string) (err error) {
 			c.ProbeHeaders, err = parseHeaders(field, s)
 			return err
@@ -389,7 +389,7 @@ var variables = []variable{
 			return parseDDTags(field, s)
 		}},
 	{env: "DRY_RUN", def: "false",
-		help: "decide and log, but write and restart nothing",
+		help: "shadow run: keep its own state at <STATE_FILE>.dry-run (Lambda: <STATE_KEY>#dry-run), log what it would do (would_failover, ...), never write the real state or the env file, restart or push",
 		parse: func(c *Config, s, field string) (err error) {
 			c.DryRun, err = parseBool(field, s)
 			return err

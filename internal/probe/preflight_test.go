@@ -104,7 +104,7 @@ func TestPreflightVerifiesTLSOfARealCloud(t *testing.T) {
 func TestProbeHeaderValueNotInErrors(t *testing.T) {
 	t.Parallel()
 	cfg := testenv.Config(t, map[string]string{
-		"EXT_CLOUD_FAILOVER_LIST": "NAM=127.0.0.1:1",
+		"EXT_CLOUD_FAILOVER_LIST": "NAM=127.0.0.1:1,EU=127.0.0.1:2",
 		"PROBE_HEADERS":           "X-Key: very-secret-value",
 	})
 	res := New(cfg).Probe(context.Background(), config.Region{Name: "NAM", Cloud: "127.0.0.1:1"})

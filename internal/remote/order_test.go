@@ -17,14 +17,29 @@ import (
 
 // handlerGroup starts a supervisord with the handler's group app: stunnel,
 // cloud-client and application, logging their starts and stops to log.
+// StartSecs 1 makes RUNNING mean "has run its first line", as supervisord's
+// default does: with 0, a start returns before the shell has logged it and
+// the log's order is the scheduler's, not the pusher's.
 func handlerGroup(t *testing.T, autostart bool) (sv *testenv.Supervisord, log string) {
 	t.Helper()
 	log = filepath.Join(t.TempDir(), "order.log")
 	var progs []testenv.SupervisordProgram
 	for _, name := range []string{"stunnel", "cloud-client", "application"} {
-		progs = append(progs, testenv.SupervisordProgram{Name: name, Group: "app", Command: testenv.OrderProgram(t, log, name), NoAutostart: !autostart})
+		progs = append(progs, testenv.SupervisordProgram{Name: name, Group: "app", Command: testenv.OrderProgram(t, log, name), NoAutostart: !autostart, StartSecs: 1})
 	}
-	return testenv.StartSupervisord(t, testenv.SupervisordOptions{Programs: progs}), log
+	sv = testenv.StartSupervisord(t, testenv.SupervisordOptions{Programs: progs})
+	if autostart {
+		deadline := time.Now().Add(10 * time.Second)
+		for _, p := range handlerPrograms {
+			for _, ok := sv.RunningPID(p); !ok; _, ok = sv.RunningPID(p) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s not RUNNING within 10s", p)
+				}
+				time.Sleep(20 * time.Millisecond) // poll interval, bounded by the deadline
+			}
+		}
+	}
+	return sv, log
 }
 
 var handlerPrograms = []string{"app:stunnel", "app:cloud-client", "app:application"}
@@ -33,6 +48,7 @@ func TestSupervisorRestartOrder(t *testing.T) {
 	t.Parallel()
 	sv, log := handlerGroup(t, true)
 	testenv.OrderLog(t, log, 0, 3)
+	testenv.WaitRunning(t, sv, handlerPrograms...)
 	s := svNew(t, SupervisorConfig{URLs: []string{sv.URL}, Programs: handlerPrograms})
 	svWantConverged(t, svPush(t, s, svGen1), sv.URL)
 	got := testenv.OrderLog(t, log, 3, 6)
@@ -136,6 +152,7 @@ func TestSupervisorInspect(t *testing.T) {
 		t.Parallel()
 		sv, log := handlerGroup(t, true)
 		testenv.OrderLog(t, log, 0, 3)
+		testenv.WaitRunning(t, sv, handlerPrograms...)
 		env := filepath.Join(t.TempDir(), "ext_cloud.env")
 		writeTestFile(t, env, "export EXT_CLOUD=eu.cloud.example\nexport EXT_REGION=EU\n")
 		old := time.Now().Add(-time.Hour)

@@ -14,7 +14,9 @@ import (
 // OrderProgram returns a SupervisordProgram.Command that appends
 // "start NAME" to log when it starts and "stop NAME" when it is sent
 // SIGTERM, before it exits: a waiting stop call returns after the line is
-// written, so the lines are in the order the calls were made.
+// written. Give the program StartSecs: 1, so that a waiting start call
+// returns after its line too; the lines are then in the order the calls
+// were made.
 func OrderProgram(t testing.TB, log, name string) string {
 	t.Helper()
 	if strings.ContainsAny(log+name, "' \"\\$`") {
@@ -42,5 +44,23 @@ func OrderLog(t testing.TB, log string, skip, want int) []string {
 			return lines[skip:]
 		}
 		time.Sleep(20 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+}
+
+// WaitRunning polls up to 10 s until supervisord reports every program in
+// names RUNNING.
+func WaitRunning(t testing.TB, sv *Supervisord, names ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, name := range names {
+		for {
+			if _, ok := sv.RunningPID(name); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("supervisord program %s not RUNNING within 10s", name)
+			}
+			time.Sleep(20 * time.Millisecond) // poll interval, bounded by the deadline
+		}
 	}
 }

@@ -22,6 +22,9 @@ type (
 	SSMCommand = localssm.Command
 	// SSMInvocation is one command on one instance.
 	SSMInvocation = localssm.Invocation
+	// SSMTargetSpec is one entry of SendCommand's Targets or of
+	// DescribeInstanceInformation's Filters.
+	SSMTargetSpec = localssm.TargetSpec
 )
 
 // StartSSM starts a local SSM endpoint on 127.0.0.1 and stops it in

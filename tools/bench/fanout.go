@@ -147,7 +147,7 @@ func (b *bench) fanOut(ctx context.Context) error {
 // defaultPushConcurrency is PUSH_CONCURRENCY when it is not set.
 func defaultPushConcurrency() (int, error) {
 	cfg, err := config.FromEnv(func(k string) (string, bool) {
-		v, ok := map[string]string{"EXT_CLOUD_FAILOVER_LIST": "NAM=nam.example.net", "CONNECTION_KEEPALIVE_ORG_ID": "o", "CONNECTION_KEEPALIVE_TXN_ID": "t"}[k]
+		v, ok := map[string]string{"EXT_CLOUD_FAILOVER_LIST": "NAM=nam.example.net,EU=eu.example.net", "CONNECTION_KEEPALIVE_ORG_ID": "o", "CONNECTION_KEEPALIVE_TXN_ID": "t"}[k]
 		return v, ok
 	})
 	if err != nil {

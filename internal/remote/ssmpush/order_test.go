@@ -33,10 +33,11 @@ func newHandlerHost(t *testing.T) handlerHost {
 	h := handlerHost{log: filepath.Join(dir, "order.log"), envFile: filepath.Join(dir, "ext_cloud.env")}
 	var progs []testenv.SupervisordProgram
 	for _, name := range []string{"stunnel", "cloud-client", "application"} {
-		progs = append(progs, testenv.SupervisordProgram{Name: name, Group: "app", Command: testenv.OrderProgram(t, h.log, name)})
+		progs = append(progs, testenv.SupervisordProgram{Name: name, Group: "app", Command: testenv.OrderProgram(t, h.log, name), StartSecs: 1})
 	}
 	h.sv = testenv.StartSupervisord(t, testenv.SupervisordOptions{Programs: progs})
 	testenv.OrderLog(t, h.log, 0, 3)
+	testenv.WaitRunning(t, h.sv, handlerPrograms...)
 	return h
 }
 

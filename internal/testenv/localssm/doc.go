@@ -1,6 +1,7 @@
 // Package localssm is a local endpoint for the part of the AWS SSM API that
 // Run Command uses (SendCommand, ListCommands, ListCommandInvocations,
-// GetCommandInvocation), speaking the AWS JSON 1.1 protocol on 127.0.0.1.
+// GetCommandInvocation) and doctor uses (DescribeInstanceInformation),
+// speaking the AWS JSON 1.1 protocol on 127.0.0.1.
 // SSM has no local emulator; this one really runs the pushed
 // AWS-RunShellScript script with /bin/sh in each instance's sandbox folder,
 // in the background, and reports Pending and InProgress meanwhile, as SSM

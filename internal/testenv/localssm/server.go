@@ -347,6 +347,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if err = dec.Decode(&in); err == nil {
 			out, err = s.sendCommand(in)
 		}
+	case "DescribeInstanceInformation":
+		var in describeInput
+		if err = dec.Decode(&in); err == nil {
+			out, err = s.describeInstances(in)
+		}
 	case "ListCommands":
 		var in listCommandsInput
 		if err = dec.Decode(&in); err == nil {

@@ -1,0 +1,153 @@
+// This file holds the operator's controls on the state: pause and resume,
+// each a compare-and-swap that records an audit event.
+
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/state"
+)
+
+// Pause limits: `pause` without --for holds switches for DefaultPause, and
+// no pause outlasts MaxPause, so a forgotten pause cannot disable failover
+// for good. A reason and an author's name (by) are one line of at most
+// MaxReasonBytes and MaxByBytes.
+const (
+	DefaultPause   = time.Hour
+	MaxPause       = 7 * 24 * time.Hour
+	MaxReasonBytes = 200
+	MaxByBytes     = 128
+)
+
+// ErrNotPaused means resume found no pause in force; nothing was written.
+var ErrNotPaused = errors.New("check: not paused")
+
+// PauseRequest is one operator's pause.
+type PauseRequest struct {
+	// For is how long switches are held, from now: more than 0, at most
+	// MaxPause.
+	For time.Duration
+	// Reason says why, for status and the summary line.
+	Reason string
+	// By names who paused ($USER@hostname on a host).
+	By string
+}
+
+// PauseDurationProblem says why d is not a pause length, or returns "".
+// Callers add the name of their field (--for, "for").
+func PauseDurationProblem(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return fmt.Sprintf("%s must be more than 0 (e.g. 2h)", d)
+	case d > MaxPause:
+		return fmt.Sprintf("%s is longer than 7 days (want at most 168h)", d)
+	}
+	return ""
+}
+
+// TextProblem says why s cannot be a pause's reason or author (too long,
+// control characters, invalid UTF-8), or returns "". Such text reaches
+// log lines and the terminal of whoever runs status.
+func TextProblem(s string, limit int) string {
+	if len(s) > limit {
+		return fmt.Sprintf("%d bytes (want at most %d)", len(s), limit)
+	}
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return "has a control character or invalid UTF-8 (want one line of text)"
+		}
+	}
+	return ""
+}
+
+// Pause holds automatic switches until now+req.For, with compare-and-swap
+// on the stored state, and records a pause event. A pause in force is
+// replaced (extended or shortened). It returns the stored state.
+func Pause(ctx context.Context, cfg *config.Config, deps Deps, req PauseRequest) (state.State, error) {
+	if p := PauseDurationProblem(req.For); p != "" {
+		return state.State{}, fmt.Errorf("pause: %s", p)
+	}
+	if p := TextProblem(req.Reason, MaxReasonBytes); p != "" {
+		return state.State{}, fmt.Errorf("pause: reason: %s", p)
+	}
+	if p := TextProblem(req.By, MaxByBytes); p != "" {
+		return state.State{}, fmt.Errorf("pause: by: %s", p)
+	}
+	r := newRunner(cfg, deps)
+	r.setDeadline(ctx)
+	s, _, err := r.load(ctx)
+	if err != nil {
+		return s, err
+	}
+	now := r.now().UTC()
+	until := now.Add(req.For)
+	s, err = r.update(ctx, s, "store pause", func(cur state.State) (state.State, bool) {
+		next := cur
+		next.Pause = &state.Pause{Until: until, At: now, Reason: req.Reason, By: req.By}
+		next = next.Record(state.Event{At: now, Kind: state.EventPause, Reason: pauseReason(req.Reason, until), By: req.By, Generation: cur.Generation})
+		return next, true
+	})
+	if err != nil {
+		return s, err
+	}
+	r.log.Warn("automatic failover paused until "+until.Format(time.RFC3339), "until", until.Format(time.RFC3339),
+		"reason", req.Reason, "by", req.By, "region", s.ActiveRegion, "action", "pause")
+	return s, nil
+}
+
+// Resume lifts a pause in force, with compare-and-swap, and records a
+// resume event. Without a pause in force (none, or expired) it writes
+// nothing and returns an error wrapping ErrNotPaused.
+func Resume(ctx context.Context, cfg *config.Config, deps Deps, by string) (state.State, error) {
+	if p := TextProblem(by, MaxByBytes); p != "" {
+		return state.State{}, fmt.Errorf("resume: by: %s", p)
+	}
+	r := newRunner(cfg, deps)
+	r.setDeadline(ctx)
+	s, _, err := r.load(ctx)
+	if err != nil {
+		return s, err
+	}
+	now := r.now().UTC()
+	var lifted *state.Pause
+	s, err = r.update(ctx, s, "store resume", func(cur state.State) (state.State, bool) {
+		lifted = cur.Pause
+		if !Paused(cur, now) {
+			return cur, false
+		}
+		next := cur
+		next.Pause = nil
+		next = next.Record(state.Event{At: now, Kind: state.EventResume, Reason: "resumed by hand", By: by, Generation: cur.Generation})
+		return next, true
+	})
+	if err != nil {
+		return s, err
+	}
+	if !Paused(state.State{Pause: lifted}, now) {
+		return s, fmt.Errorf("%w: nothing to resume", ErrNotPaused)
+	}
+	r.log.Warn("automatic failover resumed", "by", by, "paused_by", lifted.By, "paused_reason", lifted.Reason,
+		"region", s.ActiveRegion, "action", "resume")
+	return s, nil
+}
+
+// Paused reports whether s holds a pause still in force at now.
+func Paused(s state.State, now time.Time) bool {
+	return s.Pause != nil && now.Before(s.Pause.Until)
+}
+
+// pauseReason is the audit event's reason: the operator's words and the
+// end of the pause.
+func pauseReason(reason string, until time.Time) string {
+	if reason == "" {
+		return "until " + until.Format(time.RFC3339)
+	}
+	return reason + " (until " + until.Format(time.RFC3339) + ")"
+}
