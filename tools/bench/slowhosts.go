@@ -160,7 +160,10 @@ func (b *bench) slowScenario(ctx context.Context, dyn string, env map[string]str
 		out.checks++
 		return f(ictx)
 	}
-	err = invoke(func(c context.Context) error { _, err := check.Failover(c, cfg, deps, check.FailoverRequest{To: "EU", By: "make bench"}); return err })
+	err = invoke(func(c context.Context) error {
+		_, err := check.Failover(c, cfg, deps, check.FailoverRequest{To: "EU", By: "make bench"})
+		return err
+	})
 	if err != nil && !errors.Is(err, check.ErrPushIncomplete) {
 		return out, fmt.Errorf("failover: %w", err)
 	}
