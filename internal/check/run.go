@@ -394,11 +394,11 @@ func (r *runner) force(ctx context.Context, req FailoverRequest) (Result, observ
 		if !req.Force {
 			res := r.result(s, ActionNone)
 			res.Reason = "refused: " + to + " failed its pre-flight"
-			r.log.Warn("forced failover refused: "+to+" failed its pre-flight", "region", to, "error", errString(pr.Err))
+			r.log.Warn("forced failover refused: "+to+" failed its pre-flight", append([]any{"region", to, "error", errString(pr.Err)}, phaseAttrs(pr)...)...)
 			return res, seen, &PreflightError{Region: to, Err: pr.Err}
 		}
 		reason = "forced past a failed pre-flight: " + errString(pr.Err)
-		r.log.Warn("forced failover past a failed pre-flight", "region", to, "error", errString(pr.Err), "by", req.By)
+		r.log.Warn("forced failover past a failed pre-flight", append([]any{"region", to, "error", errString(pr.Err), "by", req.By}, phaseAttrs(pr)...)...)
 	}
 	next := Intent(s, to, cloud, r.now())
 	next.PreviousRegion = from
