@@ -260,11 +260,13 @@ func (r *runner) check(ctx context.Context) (Result, observed, error) {
 	if pushErr != nil && !errors.Is(pushErr, ErrPushIncomplete) && !errors.Is(pushErr, ErrEnvFile) {
 		return r.result(s, ActionPendingPush), observed{}, pushErr
 	}
-	if left, ok := timeLeft(ctx); ok && left < minProbeTime(r.cfg) {
+	if ctx.Err() != nil {
 		// A probe cut short by our own deadline says nothing of the region:
-		// observing now would start a false outage.
+		// observing now would start a false outage. (A push that leaves a
+		// little time, as the SSM poll does by design, is probed: a healthy
+		// region answers within it.)
 		r.log.Warn("the push took the invocation's time: nothing probed, the outage clock stands still (a supervisord or host that is slow to answer; see CHECK_TIMEOUT)",
-			"left_ms", float64(left)/float64(time.Millisecond), "action", string(ActionPendingPush))
+			"action", string(ActionPendingPush))
 		if pushErr == nil {
 			pushErr = ErrNoTimeToProbe
 		}
@@ -435,17 +437,3 @@ func switches(a Action) bool { return a == ActionFailover || a == ActionFailback
 // the env file say what the state says) used up the invocation's deadline:
 // nothing was probed and the outage clock was left alone.
 var ErrNoTimeToProbe = errors.New("check: no time left to probe")
-
-// timeLeft is the time until ctx's deadline, in the real clock: what the
-// network calls still have.
-func timeLeft(ctx context.Context) (time.Duration, bool) {
-	dl, ok := ctx.Deadline()
-	return time.Until(dl), ok
-}
-
-// minProbeTime is the least time the probes need to say something about
-// the regions: a second (a healthy cloud answers well within it), or
-// PROBE_TIMEOUT when that is shorter.
-func minProbeTime(cfg *config.Config) time.Duration {
-	return min(cfg.ProbeTimeout, time.Second)
-}
