@@ -91,7 +91,7 @@ func (r *runner) push(ctx context.Context, s state.State) (state.State, error) {
 	case err != nil:
 		return s, err
 	case out.converged:
-		r.log.Info("failover converged", "generation", p.Generation, "region", p.Region)
+		r.log.Info("push converged: every host runs the generation", "generation", p.Generation, "region", p.Region)
 		return s, nil
 	case s.Pending == nil || s.Pending.Generation != p.Generation:
 		return s, nil // another invocation recorded or superseded it
