@@ -277,7 +277,7 @@ func TestE2EDryRunShadowsAWholeOutage(t *testing.T) {
 		t.Fatalf("simulate --log: exit %d %q %s: %v", sim.code, sim.stdout, sim.stderr, err)
 	}
 	if len(sum.Switches) != 1 || sum.Switches[0].From != "NAM" || sum.Switches[0].To != "EU" {
-		t.Errorf("simulate --log of the dry run: switches %+v, want one NAM -> EU", sum.Switches)
+		t.Errorf("simulate --log of the dry run: switches %+v, want one NAM -> EU\n%s\n%s", sum.Switches, sim.stdout, shadowLog.String())
 	}
 
 	// A real checker beside it, on a host whose env file is in place, is

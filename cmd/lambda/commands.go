@@ -84,7 +84,7 @@ func (a *app) checkCommand(ev Event) (time.Duration, error) {
 	if p := check.TextProblem(ev.Reason, check.MaxReasonBytes); p != "" {
 		return 0, fmt.Errorf("event: reason: %s", p)
 	}
-	if p := check.TextProblem(ev.By, 128); p != "" {
+	if p := check.TextProblem(ev.By, check.MaxByBytes); p != "" {
 		return 0, fmt.Errorf("event: by: %s", p)
 	}
 	return d, nil
@@ -99,7 +99,7 @@ func checkFailoverEvent(ev Event) error {
 	if ev.For != "" || ev.Reason != "" {
 		return errors.New("event: for, reason: only for the pause command")
 	}
-	if p := check.TextProblem(ev.By, 128); p != "" {
+	if p := check.TextProblem(ev.By, check.MaxByBytes); p != "" {
 		return fmt.Errorf("event: by: %s", p)
 	}
 	return nil

@@ -17,12 +17,13 @@ import (
 
 // Pause limits: `pause` without --for holds switches for DefaultPause, and
 // no pause outlasts MaxPause, so a forgotten pause cannot disable failover
-// for good.
+// for good. A reason and an author's name (by) are one line of at most
+// MaxReasonBytes and MaxByBytes.
 const (
 	DefaultPause   = time.Hour
 	MaxPause       = 7 * 24 * time.Hour
 	MaxReasonBytes = 200
-	maxByBytes     = 128
+	MaxByBytes     = 128
 )
 
 // ErrNotPaused means resume found no pause in force; nothing was written.
@@ -76,7 +77,7 @@ func Pause(ctx context.Context, cfg *config.Config, deps Deps, req PauseRequest)
 	if p := TextProblem(req.Reason, MaxReasonBytes); p != "" {
 		return state.State{}, fmt.Errorf("pause: reason: %s", p)
 	}
-	if p := TextProblem(req.By, maxByBytes); p != "" {
+	if p := TextProblem(req.By, MaxByBytes); p != "" {
 		return state.State{}, fmt.Errorf("pause: by: %s", p)
 	}
 	r := newRunner(cfg, deps)
@@ -105,7 +106,7 @@ func Pause(ctx context.Context, cfg *config.Config, deps Deps, req PauseRequest)
 // resume event. Without a pause in force (none, or expired) it writes
 // nothing and returns an error wrapping ErrNotPaused.
 func Resume(ctx context.Context, cfg *config.Config, deps Deps, by string) (state.State, error) {
-	if p := TextProblem(by, maxByBytes); p != "" {
+	if p := TextProblem(by, MaxByBytes); p != "" {
 		return state.State{}, fmt.Errorf("resume: by: %s", p)
 	}
 	r := newRunner(cfg, deps)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"extcloud-failover/internal/config"
@@ -50,7 +51,7 @@ func TestLambdaChecks(t *testing.T) {
 		{name: "good", store: loader{s: state.State{Version: 3, ActiveRegion: "EU", Generation: 2}}, probe: healthy,
 			instances: []Instances{{Target: "tag:Role=app", Online: []string{"i-1", "i-2"}}, {Target: "i-0123456789abcdef0", Online: []string{"i-0123456789abcdef0"}}},
 			want: []string{"ok    state item extcloud-failover in table checker-state: readable; version 3, EU active, generation 2",
-				"ok    region NAM: answers", "ok    region EU (active): answers", "ok    local-network guard: off",
+				"ok    region NAM: pre-flight answers", "ok    region EU (active): answers", "ok    local-network guard: off",
 				"ok    SSM target tag:Role=app: 2 managed instances online", "ok    SSM target i-0123456789abcdef0: 1 managed instances online",
 				"doctor: all 6 checks passed"}},
 		{name: "offline and missing", store: loader{err: errors.New("ResourceNotFoundException: table not found")}, probe: healthy, failed: true,
@@ -107,7 +108,9 @@ func TestAgreement(t *testing.T) {
 	}{
 		{"nothing yet", state.State{}, envFile{err: missing}, OK, "nothing written yet: the first check starts from the primary NAM"},
 		{"env only", state.State{}, envFile{region: "EU", gen: 2}, OK, "no state yet: the first check starts from the env file's EU, generation 2"},
-		{"agree", state.State{Version: 4, ActiveRegion: "EU", Generation: 2}, envFile{region: "EU", gen: 2}, OK, "agree: EU, generation 2"},
+		{"agree", state.State{Version: 4, ActiveRegion: "EU", Generation: 2}, envFile{region: "EU", cloud: "eu.example.com", gen: 2}, OK, "agree: EU, generation 2"},
+		{"other cloud", state.State{Version: 4, ActiveRegion: "EU", Generation: 2}, envFile{region: "EU", cloud: "old-eu.example.com", gen: 2}, Fail,
+			"the state says EU, generation 2, cloud eu.example.com; the env file names region EU, cloud old-eu.example.com, generation 2"},
 		{"pending", state.State{Version: 4, ActiveRegion: "EU", Generation: 3, Pending: &state.Pending{Generation: 3}}, envFile{region: "NAM", gen: 2}, Warn,
 			"push of generation 3 to EU pending; the env file still says NAM, generation 2"},
 		{"disagree", state.State{Version: 4, ActiveRegion: "EU", Generation: 2}, envFile{region: "NAM", gen: 2}, Fail,
@@ -125,5 +128,32 @@ func TestAgreement(t *testing.T) {
 				t.Errorf("results %+v, want %s %q", rep.Results, tt.mark, tt.detail)
 			}
 		})
+	}
+}
+
+func TestRegionsProbedAsACheckDoes(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	var mu sync.Mutex
+	via := map[string]string{}
+	record := func(how string) func(context.Context, config.Region) error {
+		return func(_ context.Context, r config.Region) error {
+			mu.Lock()
+			defer mu.Unlock()
+			via[r.Name] = how
+			if how == "pre-flight" {
+				return errors.New("status 503")
+			}
+			return nil
+		}
+	}
+	p := Probes{Probe: record("cloudlookup"), Preflight: record("pre-flight")}
+	var rep Report
+	p.checkRegions(context.Background(), &rep, cfg, "NAM")
+	if via["NAM"] != "cloudlookup" || via["EU"] != "pre-flight" {
+		t.Fatalf("probed %v: want the active NAM through CLOUDLOOKUP_URL and EU through its pre-flight", via)
+	}
+	if rep.Failed() || len(rep.Results) != 2 || rep.Results[1].Mark != Warn {
+		t.Errorf("results %+v: want NAM ok and EU reported down, not failed", rep.Results)
 	}
 }

@@ -220,15 +220,24 @@ func checkAgreement(rep *Report, cfg *config.Config, s state.State, stateErr err
 	case noEnv:
 		rep.add(Fail, part, fmt.Sprintf("the state says %s, generation %d, but there is no env file", s.ActiveRegion, s.Generation),
 			"run `extcloud-failover check` to write it, or failover --to the region the application should use")
-	case env.Region == s.ActiveRegion && env.Generation == s.Generation:
+	case env.Means(stateTarget(cfg, s)):
 		rep.ok(part, "agree: %s, generation %d", s.ActiveRegion, s.Generation)
 	case s.Pending != nil && s.Pending.Generation == s.Generation:
 		rep.add(Warn, part, fmt.Sprintf("push of generation %d to %s pending; the env file still says %s, generation %d", s.Generation, s.ActiveRegion, env.Region, env.Generation),
 			"the next checks re-push it; `status` lists the hosts")
+	case env.Region == s.ActiveRegion && env.Generation == s.Generation:
+		rep.add(Fail, part, fmt.Sprintf("the state says %s, generation %d, cloud %s; the env file names %s", s.ActiveRegion, s.Generation, stateTarget(cfg, s).Cloud, env.Describe()),
+			"run `extcloud-failover check` to converge (EXT_CLOUD_FAILOVER_LIST may have changed)")
 	default:
 		rep.add(Fail, part, fmt.Sprintf("the state says %s, generation %d; the env file says %s, generation %d", s.ActiveRegion, s.Generation, env.Region, env.Generation),
 			"run `extcloud-failover check` to converge, or failover --to the region the application should use")
 	}
+}
+
+// stateTarget is what the state points the hosts at.
+func stateTarget(cfg *config.Config, s state.State) remote.Target {
+	cloud, _ := cfg.Cloud(s.ActiveRegion)
+	return remote.Target{Region: s.ActiveRegion, Cloud: cloud, Generation: s.Generation}
 }
 
 func orPrimary(region string, cfg *config.Config) string {

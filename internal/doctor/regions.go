@@ -13,22 +13,35 @@ import (
 
 // Probes are the network checks of both paths.
 type Probes struct {
-	// Probe probes one region as a check would; nil error means healthy.
+	// Probe probes the active region as a check does (CLOUDLOOKUP_URL);
+	// nil error means healthy.
 	Probe func(ctx context.Context, r config.Region) error
+	// Preflight probes a failover candidate as a check does (PREFLIGHT_URL);
+	// nil means Probe.
+	Preflight func(ctx context.Context, r config.Region) error
 	// Witness asks WITNESS_URL and LatencyServer measures LATENCY_SERVER,
 	// each alone; nil when the URL is not configured.
 	Witness       func(ctx context.Context) error
 	LatencyServer func(ctx context.Context) error
 }
 
-// checkRegions probes every region at once. The active region down is a
-// failure; another region down is reported, not failed: it only narrows
-// where a failover can go.
+// checkRegions probes every region at once, as a check does: the active
+// one through CLOUDLOOKUP_URL, the others through their pre-flight URL.
+// The active region down is a failure; another region down is reported,
+// not failed: it only narrows where a failover can go.
 func (p Probes) checkRegions(ctx context.Context, rep *Report, cfg *config.Config, active string) {
+	preflight := p.Preflight
+	if preflight == nil {
+		preflight = p.Probe
+	}
 	errs := make([]error, len(cfg.Regions))
 	var wg sync.WaitGroup
 	for i, r := range cfg.Regions {
-		wg.Go(func() { errs[i] = p.Probe(ctx, r) })
+		probe := preflight
+		if r.Name == active {
+			probe = p.Probe
+		}
+		wg.Go(func() { errs[i] = probe(ctx, r) })
 	}
 	wg.Wait()
 	down := 0
@@ -38,8 +51,10 @@ func (p Probes) checkRegions(ctx context.Context, rep *Report, cfg *config.Confi
 			part += " (active)"
 		}
 		switch {
-		case errs[i] == nil:
+		case errs[i] == nil && r.Name == active:
 			rep.ok(part, "answers at %s", cfg.ProbeURL(r))
+		case errs[i] == nil:
+			rep.ok(part, "pre-flight answers at %s", cfg.PreflightProbeURL(r))
 		case r.Name == active:
 			down++
 			rep.add(Fail, part, "down right now: "+errs[i].Error(),
@@ -95,8 +110,11 @@ func (p Probes) checkGuard(ctx context.Context, rep *Report, cfg *config.Config)
 // NewProbes builds the network checks from the prober and guard a check
 // uses, the guard split in two so that each reference is asked alone.
 func NewProbes(cfg *config.Config) Probes {
-	prober := probe.New(cfg)
-	p := Probes{Probe: func(ctx context.Context, r config.Region) error { return prober.Probe(ctx, r).Err }}
+	prober, preflight := probe.New(cfg), probe.NewPreflight(cfg)
+	p := Probes{
+		Probe:     func(ctx context.Context, r config.Region) error { return prober.Probe(ctx, r).Err },
+		Preflight: func(ctx context.Context, r config.Region) error { return preflight.Probe(ctx, r).Err },
+	}
 	if cfg.WitnessURL != "" {
 		g := probe.NewGuard(probe.GuardOptions{WitnessURL: cfg.WitnessURL, Timeout: cfg.LatencyTimeout})
 		p.Witness = func(ctx context.Context) error { return g.Check(ctx).Err }

@@ -1,3 +1,6 @@
+// This file holds the stored form of a State: Encode, Decode and Canonical,
+// with the range checks that tell a corrupt record from a good one.
+
 package state
 
 import (

@@ -1,3 +1,6 @@
+// This file holds FileStore: the State as a JSON file, serialised with flock
+// and replaced by an atomic rename.
+
 package state
 
 import (

@@ -1,3 +1,6 @@
+// This file holds the State record, its parts (pending push, region health,
+// pause, audit trail), the Store interface and its sentinel errors.
+
 package state
 
 import (

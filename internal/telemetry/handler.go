@@ -1,3 +1,6 @@
+// This file holds the JSON slog handler of every log line, and the redaction
+// of secrets in it.
+
 package telemetry
 
 import (

@@ -1,3 +1,6 @@
+// This file holds Intake: the log lines teed to the Datadog logs intake,
+// batched and sent once per invocation.
+
 package telemetry
 
 import (

@@ -1,3 +1,6 @@
+// This file holds Statsd: metrics sent to a DogStatsD agent, and how its
+// address is found from DD_AGENT_HOST or DD_DOGSTATSD_URL.
+
 package telemetry
 
 import (

@@ -1,3 +1,6 @@
+// This file holds MainWithBinary: a test binary that builds the program it
+// runs end to end, once per package.
+
 package testenv
 
 import (

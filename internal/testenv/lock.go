@@ -1,3 +1,6 @@
+// This file holds HoldLock: a separate process that holds a state file's
+// flock, for crash and contention tests.
+
 package testenv
 
 import (

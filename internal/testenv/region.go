@@ -1,3 +1,6 @@
+// This file holds Region: a simulated cloud region on 127.0.0.1 whose health
+// a test switches.
+
 package testenv
 
 import (

@@ -1,3 +1,6 @@
+// This file holds the test-facing wrapper of a private supervisord, and the
+// programs tests run under it.
+
 package testenv
 
 import (

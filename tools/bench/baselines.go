@@ -1,3 +1,6 @@
+// This file holds the baselines each figure is measured against in the same
+// run: tiny programs built and timed beside the real binaries.
+
 package main
 
 import "context"

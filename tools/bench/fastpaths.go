@@ -1,3 +1,6 @@
+// This file holds the fast-path figures: start-up cost from inittrace, and
+// the check that no code path waits with a sleep.
+
 package main
 
 import (

@@ -1,3 +1,6 @@
+// This file holds the Go benchmarks run by make bench and the parsing of
+// their output.
+
 package main
 
 import (

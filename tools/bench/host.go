@@ -1,3 +1,6 @@
+// This file holds the host-path figures: a healthy check and a failover of
+// the built binary against simulated regions.
+
 package main
 
 import (

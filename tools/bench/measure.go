@@ -1,3 +1,6 @@
+// This file holds how a run is measured: wall and CPU time, peak RSS, and
+// medians over series.
+
 package main
 
 import (

@@ -1,3 +1,6 @@
+// This file holds the report: rows with their goals and baselines, written
+// as docs/BENCHMARKS.md.
+
 package main
 
 import (

@@ -1,3 +1,6 @@
+// This file holds the scaling table: how the work grows with the number of
+// hosts.
+
 package main
 
 import (

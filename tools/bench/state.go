@@ -1,3 +1,6 @@
+// This file holds the state-store figures: DynamoDB calls per invocation
+// against dynalite, and the file store.
+
 package main
 
 import (

@@ -1,3 +1,6 @@
+// This file holds the private supervisord the host figures restart, and the
+// count of its program's starts.
+
 package main
 
 import (

@@ -1,3 +1,6 @@
+// This file holds Store: the State as one DynamoDB item, written with a
+// condition on its version.
+
 package dynamo
 
 import (

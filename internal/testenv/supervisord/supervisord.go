@@ -1,3 +1,6 @@
+// This file holds Instance: a private supervisord on a loopback port and a
+// unix socket, its configuration and its lifetime.
+
 package supervisord
 
 import (
