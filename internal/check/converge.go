@@ -22,6 +22,8 @@ var ErrEnvFile = errors.New("check: env file unusable")
 // writing it; see remote.EnvFormat.Inspect.
 type EnvInspector interface {
 	Inspect(t remote.Target) (remote.EnvWrite, error)
+	// Compare is Inspect without any write, for a dry run.
+	Compare(t remote.Target) (remote.EnvWrite, error)
 }
 
 // converge makes the hosts run what s says, when no push is pending (a
@@ -58,7 +60,11 @@ func (r *runner) converge(ctx context.Context, s state.State) (state.State, bool
 		}
 		why = fmt.Sprintf("no state yet: recording %s (EXT_CLOUD_REGION, the primary) as active and pushing generation %d to the fleet once", t.Region, t.Generation)
 	} else {
-		w, err := r.d.Env.Inspect(t)
+		inspect := r.d.Env.Inspect
+		if r.cfg.DryRun {
+			inspect = r.d.Env.Compare
+		}
+		w, err := inspect(t)
 		switch {
 		case errors.Is(err, remote.ErrStaleGeneration):
 			return r.adoptNewer(ctx, s, err)
@@ -66,6 +72,10 @@ func (r *runner) converge(ctx context.Context, s state.State) (state.State, bool
 			r.log.Error("env file unusable; not converged", "error", err.Error())
 			return s, false, fmt.Errorf("%w: %w", ErrEnvFile, err)
 		case w.Change == remote.EnvUnchanged:
+			return s, false, nil
+		case w.Change == remote.EnvReformatted && r.cfg.DryRun:
+			r.log.Info(fmt.Sprintf("dry run: would rewrite the env file in the %s format (it names the same target: no restart)", r.cfg.EnvFileFormat),
+				"region", t.Region, "generation", t.Generation)
 			return s, false, nil
 		case w.Change == remote.EnvReformatted:
 			r.log.Info(fmt.Sprintf("env file rewritten in the %s format; it named the same target, so nothing was restarted", r.cfg.EnvFileFormat),

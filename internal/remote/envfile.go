@@ -262,7 +262,7 @@ func WriteEnvFile(path string, t Target) (changed bool, err error) {
 // Write is not safe for concurrent use on the same path; callers serialise
 // pushes (the state's compare-and-swap does).
 func (f EnvFormat) Write(path string, t Target) (EnvWrite, error) {
-	return f.write(path, t, true)
+	return f.write(path, t, writeAll)
 }
 
 // Inspect is Write for the check that runs on every invocation: it finds
@@ -273,10 +273,25 @@ func (f EnvFormat) Write(path string, t Target) (EnvWrite, error) {
 // restarts the programs. A file holding exactly the content costs one read.
 // Anything but a regular file (a FIFO, a device) is an error, never read.
 func (f EnvFormat) Inspect(path string, t Target) (EnvWrite, error) {
-	return f.write(path, t, false)
+	return f.write(path, t, writeSameMeaning)
 }
 
-func (f EnvFormat) write(path string, t Target, all bool) (EnvWrite, error) {
+// Compare is Inspect that writes nothing at all (a dry run): it reports
+// what Inspect would find, EnvReformatted included.
+func (f EnvFormat) Compare(path string, t Target) (EnvWrite, error) {
+	return f.write(path, t, writeNone)
+}
+
+// writeMode is what write may write.
+type writeMode int
+
+const (
+	writeAll         writeMode = iota // Write
+	writeSameMeaning                  // Inspect: only a file that means t
+	writeNone                         // Compare
+)
+
+func (f EnvFormat) write(path string, t Target, mode writeMode) (EnvWrite, error) {
 	if err := ValidateTarget(t); err != nil {
 		return EnvWrite{}, fmt.Errorf("write env file %s: %w", path, err)
 	}
@@ -288,7 +303,7 @@ func (f EnvFormat) write(path string, t Target, all bool) (EnvWrite, error) {
 	switch {
 	case err == nil && fi.IsDir():
 		return EnvWrite{}, fmt.Errorf("write env file %s: is a directory (ENV_FILE must name a file: remove the directory or change ENV_FILE)", path)
-	case err == nil && !all && !fi.Mode().IsRegular():
+	case err == nil && mode != writeAll && !fi.Mode().IsRegular():
 		// The check of every invocation must not block on a FIFO or device.
 		return EnvWrite{}, fmt.Errorf("read env file %s: not a regular file (%s; ENV_FILE must name a file)", path, fi.Mode().Type())
 	case err == nil:
@@ -318,7 +333,7 @@ func (f EnvFormat) write(path string, t Target, all bool) (EnvWrite, error) {
 	default:
 		return EnvWrite{}, fmt.Errorf("write env file: %w", err)
 	}
-	if !all && res.Change != EnvReformatted {
+	if mode == writeNone || (mode == writeSameMeaning && res.Change != EnvReformatted) {
 		return res, nil
 	}
 

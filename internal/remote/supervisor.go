@@ -271,6 +271,11 @@ func (s *Supervisor) Inspect(t Target) (EnvWrite, error) {
 	return s.format.Inspect(s.envFile, t)
 }
 
+// Compare is Inspect for a dry run: it writes nothing (EnvFormat.Compare).
+func (s *Supervisor) Compare(t Target) (EnvWrite, error) {
+	return s.format.Compare(s.envFile, t)
+}
+
 func (s *Supervisor) restartAll(ctx context.Context, res Result, selected []*svHost, changed bool, written time.Time) Result {
 	errs := fanOut(ctx, len(selected), s.concurrency, func(ctx context.Context, i int) error {
 		return s.pushHost(ctx, selected[i], changed, written)
