@@ -18,15 +18,16 @@ import (
 var errNoDryRunStore = errors.New("check: dry run without its own state (Deps.DryRunStore)")
 
 // shadow returns d for a dry run: the dry run's own store in place of the
-// real one, a pusher that restarts and writes nothing, and no env file
-// inspector (it rewrites a reformatted file; the dry run's state is not the
-// hosts' anyway). The real Store, Pusher and Env are dropped, so nothing
-// below can reach them.
+// real one, and a pusher that restarts and writes nothing. The real Store
+// and Pusher are dropped, so nothing below can reach them. Env stays: under
+// DRY_RUN converge only compares the hosts' env file with the dry run's
+// state (EnvInspector.Compare, which writes nothing) and says what it would
+// push.
 func shadow(d Deps) (Deps, error) {
 	if d.DryRunStore == nil {
 		return d, errNoDryRunStore
 	}
-	d.Store, d.Pusher, d.Env = d.DryRunStore, dryPusher{}, nil
+	d.Store, d.Pusher = d.DryRunStore, dryPusher{}
 	return d, nil
 }
 
