@@ -87,14 +87,20 @@ func (r *runner) converge(ctx context.Context, s state.State) (state.State, bool
 			why = fmt.Sprintf("env file names %s, the state says %s (generation %d): rewriting it and restarting the programs", w.Was, t.Region, t.Generation)
 		}
 	}
-	if !r.cfg.DryRun { // a dry run says it with its would line, at info
-		r.log.Warn(why, "region", t.Region, "generation", t.Generation, "action", string(ActionPendingPush))
+	if r.cfg.DryRun {
+		// Only said: the dry run never writes the env file, so recording a
+		// converge in its own state would repeat on every run and hide what
+		// it shadows (the outage clock and its would_failover).
+		r.log.Info(fmt.Sprintf("dry run: would push generation %d of %s: %s", t.Generation, t.Region, why),
+			"region", t.Region, "generation", t.Generation)
+		return s, false, nil
 	}
+	r.log.Warn(why, "region", t.Region, "generation", t.Generation, "action", string(ActionPendingPush))
 	intent := s
 	intent.Pending = &state.Pending{Generation: t.Generation, Region: t.Region, Cloud: t.Cloud}
 	r.claimIntent(&intent)
 	stored, written, err := r.write(ctx, s, intent, fmt.Sprintf("would push generation %d of %s", t.Generation, t.Region),
-		"region", t.Region, "generation", t.Generation, "reason", why)
+		"region", t.Region, "generation", t.Generation)
 	if err != nil || !written {
 		return s, false, err
 	}

@@ -18,11 +18,9 @@ import (
 var errNoDryRunStore = errors.New("check: dry run without its own state (Deps.DryRunStore)")
 
 // shadow returns d for a dry run: the dry run's own store in place of the
-// real one, and a pusher that restarts and writes nothing. The real Store
-// and Pusher are dropped, so nothing below can reach them. Env stays: under
-// DRY_RUN converge only compares the hosts' env file with the dry run's
-// state (EnvInspector.Compare, which writes nothing) and says what it would
-// push.
+// real one and a pusher that restarts and writes nothing. The real Store and
+// Pusher are dropped, so nothing below can reach them; the env file is only
+// read (converge calls Env.Compare, never Env.Inspect, in a dry run).
 func shadow(d Deps) (Deps, error) {
 	if d.DryRunStore == nil {
 		return d, errNoDryRunStore
