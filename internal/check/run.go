@@ -58,7 +58,7 @@ type Deps struct {
 	Fault func(ctx context.Context, p FaultPoint) error
 	// DryRunStore is the dry run's own state, beside the real one
 	// (<STATE_FILE>.dry-run, <STATE_KEY>#dry-run); required with DRY_RUN,
-	// which then never touches Store, Pusher or Env (see dryrun.go).
+	// which then never touches Store or Pusher (see dryrun.go).
 	DryRunStore state.Store
 }
 
