@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +19,8 @@ import (
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state/dynamo"
 	"extcloud-failover/internal/testenv"
-	"extcloud-failover/internal/testenv/lambdart"
+	"extcloud-failover/internal/testenv/rie"
+	"extcloud-failover/internal/testenv/supervisord"
 )
 
 // bootstrapPath is the real function binary, built once by TestMain as
@@ -34,75 +35,7 @@ const (
 	functionName = "extcloud-failover-CheckerFunction"
 	instanceID   = "i-0123456789abcdef0"
 	tableName    = "checker-state"
-	// invokeTimeout is the function's timeout, as template.yaml sets it.
-	invokeTimeout = 9 * time.Second
 )
-
-// invokeResult is what the function answered, and the round trip.
-type invokeResult struct {
-	lambdart.Answer
-	elapsed time.Duration
-}
-
-// function is one bootstrap process with its own Runtime API.
-type function struct {
-	rt *lambdart.Server
-	*lambdart.Function
-}
-
-func startFunction(t *testing.T, env []string) *function {
-	t.Helper()
-	rt, err := lambdart.Start(functionName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Close)
-	proc, err := rt.StartFunction(bootstrapPath, append([]string{"HOME=" + t.TempDir()}, env...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proc.Stop)
-	return &function{rt: rt, Function: proc}
-}
-
-// invoke queues one event due within invokeTimeout and waits for the
-// function's answer; it is safe to call from several goroutines.
-func (f *function) invoke(payload string) (invokeResult, error) {
-	start := time.Now()
-	a, err := f.rt.Invoke(context.Background(), payload, start.Add(invokeTimeout))
-	return invokeResult{Answer: a, elapsed: time.Since(start)}, err
-}
-
-// mustInvoke invokes and fails the test unless the function answered with a
-// decision record.
-func (f *function) mustInvoke(t *testing.T, payload string) map[string]any {
-	t.Helper()
-	res, err := f.invoke(payload)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, f.Output())
-	}
-	return decodeResult(t, f, payload, res)
-}
-
-func decodeResult(t *testing.T, f *function, payload string, res invokeResult) map[string]any {
-	t.Helper()
-	if !res.OK {
-		t.Fatalf("invoke %s: %s: %s\n%s", payload, res.ErrorType, res.ErrorMessage, f.Output())
-	}
-	var m map[string]any
-	if err := json.Unmarshal(res.Body, &m); err != nil {
-		t.Fatalf("invoke %s: response %q is not JSON: %v", payload, res.Body, err)
-	}
-	for _, k := range []string{"region", "healthy", "outage_seconds", "action", "generation", "pending_hosts"} {
-		if _, ok := m[k]; !ok {
-			t.Fatalf("invoke %s: response %s has no %q", payload, res.Body, k)
-		}
-	}
-	if res.elapsed > invokeTimeout {
-		t.Errorf("invoke %s answered after %v, past the %v deadline", payload, res.elapsed, invokeTimeout)
-	}
-	return m
-}
 
 // region is a simulated cloudlookup endpoint whose health the test switches.
 type region = testenv.Region
@@ -122,6 +55,13 @@ type fleet struct {
 
 func newFleet(t *testing.T) *fleet {
 	t.Helper()
+	return newFleetWith(t, 0)
+}
+
+// newFleetWith is newFleet with a host whose application takes stopSecs to
+// stop (it finishes its work on SIGTERM), as supervisorctl stop then does.
+func newFleetWith(t *testing.T, stopSecs int) *fleet {
+	t.Helper()
 	f := &fleet{nam: newRegion(t, "NAM"), eu: newRegion(t, "EU"), apac: newRegion(t, "APAC")}
 
 	endpoint := testenv.Dynalite(t)
@@ -133,8 +73,23 @@ func newFleet(t *testing.T) *fleet {
 
 	sandbox := t.TempDir()
 	command, starts := testenv.CountingProgram(t, sandbox)
+	program := testenv.SupervisordProgram{Name: "app", Command: command}
+	if stopSecs > 0 {
+		// The counting command's shell, but SIGTERM lets it finish for
+		// stopSecs first.
+		slow, err := supervisord.CountingCommand(filepath.Join(sandbox, "slow-starts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		program.Command = strings.Replace(slow, "exec sleep 3600", fmt.Sprintf(`trap "sleep %d; exit 0" TERM; sleep 3600 & wait`, stopSecs), 1)
+		program.StopWaitSecs = stopSecs + 15
+		starts = func() int {
+			n, _ := supervisord.CountStarts(filepath.Join(sandbox, "slow-starts"))
+			return n
+		}
+	}
 	f.starts = starts
-	sv := testenv.StartSupervisord(t, testenv.SupervisordOptions{Programs: []testenv.SupervisordProgram{{Name: "app", Command: command}}})
+	sv := testenv.StartSupervisord(t, testenv.SupervisordOptions{Programs: []testenv.SupervisordProgram{program}})
 	waitFor(t, "app started by supervisord", func() bool { return f.starts() == 1 })
 	f.envFile = filepath.Join(sandbox, "ext_cloud.env")
 	f.ssm = testenv.StartSSM(t, testenv.SSMOptions{Instances: map[string]testenv.SSMInstance{
@@ -158,6 +113,7 @@ func newFleet(t *testing.T) *fleet {
 		"PROBE_INTERVAL=2s",
 		"PROBE_TIMEOUT=2s",
 		"LATENCY_CHECK=off",
+		"DD_ENHANCED_METRICS=false", // as template.yaml sets it by default
 	}
 	return f
 }
@@ -174,11 +130,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// checkLogs fails unless every line f wrote to stdout is a JSON object with
-// the contract's keys, and returns the lines.
+// checkLogs fails unless every line the function wrote, in and between
+// invocations, is a JSON object with the contract's keys, and returns the
+// lines. The emulator's own START, END and REPORT lines are skipped.
 func checkLogs(t *testing.T, f *function) []map[string]any {
 	t.Helper()
-	ls := lines(t, f.Stdout.String())
+	var own []string
+	for _, l := range strings.Split(f.Stdout(), "\n") {
+		if !strings.HasPrefix(l, "START RequestId: ") && !strings.HasPrefix(l, "END RequestId: ") && !strings.HasPrefix(l, "REPORT RequestId: ") {
+			own = append(own, l)
+		}
+	}
+	ls := lines(t, strings.Join(own, "\n"))
 	for _, l := range ls {
 		for _, k := range []string{"timestamp", "level", "service", "message"} {
 			if _, ok := l[k]; !ok {
@@ -269,13 +232,13 @@ func TestLambdaOutage(t *testing.T) {
 	// Past the threshold, all eight at once.
 	<-time.After(time.Until(answered.Add(threshold + 250*time.Millisecond)))
 	release := make(chan struct{})
-	results := make([]invokeResult, len(fns))
+	results := make([]rie.Invocation, len(fns))
 	errs := make([]error, len(fns))
 	var wg sync.WaitGroup
 	for i, f := range fns {
 		wg.Go(func() {
 			<-release
-			results[i], errs[i] = f.invoke(fmt.Sprintf(`{"offset": %d}`, 10*(i%6)))
+			results[i], errs[i] = f.Invoke(context.Background(), fmt.Sprintf(`{"offset": %d}`, 10*(i%6)))
 		})
 	}
 	close(release)
@@ -283,9 +246,9 @@ func TestLambdaOutage(t *testing.T) {
 	failovers := 0
 	for i, f := range fns {
 		if errs[i] != nil {
-			t.Fatalf("function %d: %v\nstdout:\n%s", i, errs[i], f.Stdout)
+			t.Fatalf("function %d: %v\n%s", i, errs[i], f.Output())
 		}
-		res := decodeResult(t, f, "burst", results[i])
+		res := mustResult(t, "burst", decodeInvocation(t, f, "burst", results[i]))
 		if res["action"] == "failover" {
 			failovers++
 			if res["from"] != "NAM" || res["to"] != "EU" || res["generation"] != 1.0 || len(res["pending_hosts"].([]any)) != 0 {
@@ -332,25 +295,17 @@ func TestLambdaOutage(t *testing.T) {
 			}
 		}
 		if summaries == 0 {
-			t.Errorf("function %d wrote no check complete line:\n%s", i, f.Stdout)
+			t.Errorf("function %d wrote no check complete line:\n%s", i, f.Output())
 		}
-		if strings.Contains(f.Stdout.String()+f.Stderr.String(), "datadog:") {
-			t.Errorf("function %d mentions datadog without a key:\n%s\n%s", i, f.Stdout, f.Stderr)
+		if strings.Contains(f.Stdout(), "datadog:") {
+			t.Errorf("function %d mentions datadog without a key:\n%s", i, f.Output())
 		}
 	}
-}
-
-func mustRead(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
 }
 
 // TestLambdaConfigError starts the function with a bad configuration: it
-// logs one line, stays up and answers every invocation with ConfigError.
+// logs the reason once, stays up (it is not started again) and answers
+// every invocation with ConfigError.
 func TestLambdaConfigError(t *testing.T) {
 	f := startFunction(t, []string{
 		"EXT_CLOUD_FAILOVER_LIST=NAM=nam.example.net,eu=eu.example.net",
@@ -362,25 +317,25 @@ func TestLambdaConfigError(t *testing.T) {
 		"AWS_ENDPOINT_URL_SSM=http://127.0.0.1:1",
 	})
 	for i := range 2 {
-		res, err := f.invoke(`{"offset": 0}`)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := f.invoke(t, `{"offset": 0}`)
 		if res.OK || res.ErrorType != "ConfigError" || !strings.HasPrefix(res.ErrorMessage, "configuration: EXT_CLOUD_FAILOVER_LIST: ") {
 			t.Fatalf("invocation %d: ok=%v %s: %s, want ConfigError naming EXT_CLOUD_FAILOVER_LIST", i, res.OK, res.ErrorType, res.ErrorMessage)
 		}
 	}
-	select {
-	case <-f.Exited():
-		t.Fatal("the process exited")
-	default:
+	var reasons, answers int
+	for _, l := range checkLogs(t, f) {
+		msg, _ := l["message"].(string)
+		switch {
+		case l["level"] == "error" && strings.HasPrefix(msg, "invalid configuration: EXT_CLOUD_FAILOVER_LIST: "):
+			reasons++
+		case l["level"] == "error" && l["error_type"] == "ConfigError":
+			answers++
+		default:
+			t.Errorf("unexpected log line %v", l)
+		}
 	}
-	ls := checkLogs(t, f)
-	if len(ls) != 1 || ls[0]["level"] != "error" || !strings.HasPrefix(ls[0]["message"].(string), "invalid configuration: EXT_CLOUD_FAILOVER_LIST: ") {
-		t.Errorf("logs = %v, want one error line naming the field", ls)
-	}
-	if len(f.rt.InitErrors()) != 0 {
-		t.Errorf("init errors reported: %v", f.rt.InitErrors())
+	if reasons != 1 || answers != 2 {
+		t.Errorf("%d lines with the reason and %d error answers logged, want 1 (one start) and 2:\n%s", reasons, answers, f.Output())
 	}
 }
 
@@ -437,7 +392,7 @@ func TestLambdaDatadog(t *testing.T) {
 				t.Errorf("metrics body has no %s:\n%s", want, body)
 			}
 		}
-		if strings.Contains(f.Stdout.String(), apiKey) || strings.Contains(f.Stderr.String(), apiKey) {
+		if strings.Contains(f.Output(), apiKey) {
 			t.Errorf("the API key reached the logs")
 		}
 	})
@@ -472,16 +427,13 @@ func TestLambdaDatadog(t *testing.T) {
 		site := (&url.URL{Scheme: "http", Host: ln.Addr().String()}).String()
 		f := startFunction(t, append(fl.env, "DD_API_KEY="+apiKey, "DD_SITE="+site, "STATE_KEY=fleet-dd-hang"))
 		for range 2 {
-			res, err := f.invoke(`{}`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := decodeResult(t, f, "{}", res)
+			res := f.invoke(t, `{}`)
+			m := mustResult(t, "{}", res)
 			if m["healthy"] != true {
 				t.Errorf("check = %v, want healthy", m)
 			}
-			if res.elapsed > ddHTTPTimeout+3*time.Second {
-				t.Errorf("answered after %v: the metrics flush is not bounded", res.elapsed)
+			if res.Elapsed > ddHTTPTimeout+3*time.Second {
+				t.Errorf("answered after %v: the metrics flush is not bounded", res.Elapsed)
 			}
 		}
 		mu.Lock()
@@ -491,4 +443,76 @@ func TestLambdaDatadog(t *testing.T) {
 			t.Error("no metrics were sent to the site: the test proves nothing")
 		}
 	})
+}
+
+// TestLambdaSlowHostConvergesWithOneCommand: the host's restart takes 15 s,
+// longer than the function's 9 s timeout. The failover's invocation leaves
+// it running; later invocations poll the command, send nothing and record
+// it converged once the script ends. One SendCommand in all, with the
+// configured executionTimeout, and the application restarted once.
+func TestLambdaSlowHostConvergesWithOneCommand(t *testing.T) {
+	const stopSecs = 15
+	if timeout := functionTimeout(t); timeout >= stopSecs*time.Second {
+		t.Fatalf("function timeout %v: the test wants a restart longer than it", timeout)
+	}
+	fl := newFleetWith(t, stopSecs)
+	f := startFunction(t, append(fl.env, "STATE_KEY=fleet-slow", "SSM_COMMAND_TIMEOUT=120s"))
+
+	start := time.Now()
+	inv := f.invoke(t, `{"failover_to": "EU"}`)
+	res := mustResult(t, "failover_to", inv)
+	if res["action"] != "failover" || res["to"] != "EU" || !slices.Equal(toStrings(res["pending_hosts"]), []string{instanceID}) {
+		t.Fatalf("failover = %v, want EU with the host pending (its restart outlasts the invocation)", res)
+	}
+	invocations := 1
+	for {
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("the host did not converge within 60s:\n%s", f.Output())
+		}
+		inv = f.invoke(t, `{"offset": 10}`)
+		invocations++
+		res = mustResult(t, "offset", inv)
+		if len(toStrings(res["pending_hosts"])) == 0 {
+			break
+		}
+		if res["action"] != "pending_push" || !slices.Equal(toStrings(res["pending_hosts"]), []string{instanceID}) {
+			t.Fatalf("check while the host restarts = %v, want pending_push on the host", res)
+		}
+	}
+	converged := time.Since(start)
+	if converged < stopSecs*time.Second {
+		t.Errorf("converged after %v, before the %ds restart could end", converged, stopSecs)
+	}
+	if invocations < 2 {
+		t.Errorf("%d invocations; the restart cannot fit in one", invocations)
+	}
+	wantLog(t, inv, "info", "failover converged")
+
+	cmds := fl.ssm.Commands()
+	if len(cmds) != 1 {
+		t.Fatalf("%d SendCommand calls, want exactly 1: %+v", len(cmds), fl.ssm.Invocations())
+	}
+	if et := cmds[0].Parameters["executionTimeout"]; !slices.Equal(et, []string{"120"}) {
+		t.Errorf("executionTimeout %v, want the configured [120], not the function's remaining time", et)
+	}
+	if got := fl.ssm.RequestsByOperation()["ListCommandInvocations"]; got < invocations {
+		t.Errorf("%d ListCommandInvocations over %d invocations: later invocations did not poll", got, invocations)
+	}
+	env, err := remote.ReadEnvFile(fl.envFile)
+	if err != nil || env.Region != "EU" || env.Generation != 1 {
+		t.Fatalf("env file %+v, %v; want EU generation 1", env, err)
+	}
+	if n := fl.starts(); n != 2 {
+		t.Errorf("app started %d times, want 2 (once, then the one restart)", n)
+	}
+	checkLogs(t, f)
+}
+
+// toStrings reads a JSON list of strings.
+func toStrings(v any) []string {
+	var out []string
+	for _, e := range asSlice(v) {
+		out = append(out, fmt.Sprint(e))
+	}
+	return out
 }

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"extcloud-failover/internal/check"
@@ -218,7 +217,7 @@ func invoke(t *testing.T, a *app, payload string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
-	return lambda.NewHandler(a.Handle).Invoke(ctx, []byte(payload))
+	return rawHandler{a}.Invoke(ctx, []byte(payload))
 }
 
 func TestHandleResult(t *testing.T) {
@@ -461,7 +460,7 @@ func TestNewApp(t *testing.T) {
 			if (a.dd != nil) != tt.wantDD {
 				t.Fatalf("datadog wrapper = %v, want %v", a.dd != nil, tt.wantDD)
 			}
-			if _, unwrapped := a.handler().(func(context.Context, json.RawMessage) (Response, error)); unwrapped == tt.wantDD {
+			if _, unwrapped := a.handler().(rawHandler); unwrapped == tt.wantDD {
 				t.Errorf("handler() unwrapped = %v, want %v", unwrapped, !tt.wantDD)
 			}
 			if !tt.wantDD {
@@ -529,6 +528,7 @@ func TestSSMConfig(t *testing.T) {
 	env := goodEnv()
 	env["SSM_TARGETS"] = "tag:ExtCloudFailover=app,i-0123456789abcdef0"
 	env["SUPERVISOR_PROGRAMS"] = "app,web:*"
+	env["SSM_COMMAND_TIMEOUT"] = "120s"
 	env["SSM_MAX_CONCURRENCY"] = "10%"
 	cfg, err := config.FromEnv(envLookup(env))
 	if err != nil {
@@ -542,6 +542,7 @@ func TestSSMConfig(t *testing.T) {
 		Programs:       []string{"app", "web:*"},
 		MaxConcurrency: "10%",
 		MaxErrors:      cfg.SSMMaxErrors,
+		CommandTimeout: 120 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ssmConfig = %+v, want %+v", got, want)

@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,16 +56,31 @@ const (
 
 func main() {
 	a := newApp(context.Background(), os.LookupEnv, os.Stdout)
+	routeStdLog(a.log)
 	lambda.Start(a.handler())
 }
 
 // handler is what lambda.Start runs: Handle, wrapped by datadog-lambda-go
 // when metrics are sent.
-func (a *app) handler() any {
+func (a *app) handler() lambda.Handler {
 	if a.dd == nil {
-		return a.Handle
+		return rawHandler{a}
 	}
-	return ddlambda.WrapFunction(a.Handle, a.dd)
+	return ddlambda.WrapLambdaHandlerInterface(rawHandler{a}, a.dd)
+}
+
+// rawHandler is Handle as aws-lambda-go calls it, with the payload as
+// bytes: a payload that is not JSON at all then reaches decodeEvent and
+// becomes an EventError, not aws-lambda-go's own untyped "errorString".
+type rawHandler struct{ a *app }
+
+// Invoke runs one invocation and encodes the decision record.
+func (h rawHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	res, err := h.a.Handle(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(res)
 }
 
 // newApp reads the configuration and builds the AWS clients, once. It never
@@ -141,6 +157,7 @@ func ssmConfig(cfg *config.Config) ssmpush.Config {
 		Programs:       cfg.SupervisorPrograms,
 		MaxConcurrency: cfg.SSMMaxConcurrency,
 		MaxErrors:      cfg.SSMMaxErrors,
+		CommandTimeout: cfg.SSMCommandTimeout,
 	}
 }
 

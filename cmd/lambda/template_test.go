@@ -148,7 +148,9 @@ func TestTemplateStateMachine(t *testing.T) {
 func TestTemplatePolicies(t *testing.T) {
 	_, raw := openTemplate(t)
 	// Actions whose APIs take no resource ARN: the only ones allowed on "*".
-	noResourceLevel := []string{"ssm:ListCommandInvocations", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation"}
+	noResourceLevel := []string{"ssm:ListCommands", "ssm:ListCommandInvocations", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation",
+		"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+		"logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
 
 	var statements []map[string]any
 	walk(raw["Resources"], func(m map[string]any) {
@@ -188,8 +190,9 @@ func TestTemplatePolicies(t *testing.T) {
 		names = append(names, a)
 	}
 	sort.Strings(names)
-	want := []string{"dynamodb:GetItem", "dynamodb:PutItem", "kms:Decrypt", "lambda:InvokeFunction",
-		"ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations", "ssm:SendCommand"}
+	want := slices.Concat([]string{"dynamodb:GetItem", "dynamodb:PutItem", "kms:Decrypt", "lambda:InvokeFunction",
+		"logs:CreateLogStream", "logs:PutLogEvents", "ssm:SendCommand", "sts:AssumeRole"}, noResourceLevel)
+	sort.Strings(want)
 	if !slices.Equal(names, want) {
 		t.Errorf("actions = %v, want exactly %v", names, want)
 	}
@@ -199,42 +202,82 @@ func TestTemplatePolicies(t *testing.T) {
 			t.Errorf("%s on %v, want only the state table's ARN", a, actions[a])
 		}
 	}
+	// The function writes only to its own log group, not logs:* on *.
+	logGroup := map[string]any{"Fn::GetAtt": "CheckerLogGroup.Arn"}
+	for _, a := range []string{"logs:CreateLogStream", "logs:PutLogEvents"} {
+		if !reflect.DeepEqual(actions[a], []any{logGroup}) {
+			t.Errorf("%s on %v, want only the function's log group", a, actions[a])
+		}
+	}
 	if got := actions["lambda:InvokeFunction"]; !reflect.DeepEqual(got, []any{map[string]any{"Fn::GetAtt": "CheckerFunction.Arn"}}) {
 		t.Errorf("lambda:InvokeFunction on %v, want only the checker's ARN", got)
 	}
-	// With SsmTargetInstanceIds set, SendCommand reaches exactly those
-	// instances: evaluate the statement's Fn::Split/Fn::Join for a sample.
-	params := map[string]string{"SsmTargetInstanceIds": "i-0123456789abcdef0,i-0fedcba9876543210"}
-	var sendOn []string
-	for _, r := range actions["ssm:SendCommand"] {
-		if sub := dig(r, "Fn::Sub"); sub != nil {
-			sendOn = append(sendOn, fmt.Sprint(sub))
-			continue
-		}
-		vals, err := evalIntrinsic(r, params)
-		if err != nil {
-			t.Fatalf("SendCommand resource %v: %v", r, err)
-		}
-		sendOn = append(sendOn, strs(vals)...)
-	}
-	sort.Strings(sendOn)
-	wantSend := []string{
-		"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*",
-		"arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunShellScript",
-		"arn:*:ec2:*:*:instance/i-0123456789abcdef0",
-		"arn:*:ec2:*:*:instance/i-0fedcba9876543210",
-	}
-	if !slices.Equal(sendOn, wantSend) {
-		t.Errorf("ssm:SendCommand on %v, want %v", sendOn, wantSend)
-	}
-	tagged := false
 	for _, st := range statements {
-		if st["Sid"] == "RunOnTaggedInstances" {
-			tagged = reflect.DeepEqual(dig(st, "Condition", "StringEquals", "ssm:resourceTag/ExtCloudFailover"), map[string]any{"Ref": "SsmTargetTagValue"})
+		if st["Sid"] == "StateItem" && !reflect.DeepEqual(dig(st, "Condition", "ForAllValues:StringEquals", "dynamodb:LeadingKeys"), []any{map[string]any{"Ref": "StateKey"}}) {
+			t.Errorf("StateItem condition %v, want dynamodb:LeadingKeys limited to the state key", st["Condition"])
 		}
 	}
-	if !tagged {
-		t.Error("SendCommand on tagged instances is not conditioned on ssm:resourceTag/ExtCloudFailover")
+
+	// SendCommand reaches exactly the fleet: evaluate the role's policy for
+	// tag targets, and for instance IDs as a person types them (spaces after
+	// the commas), with and without managed instances.
+	tests := []struct {
+		name   string
+		ids    string
+		want   []string
+		tagged bool
+	}{
+		{name: "tag", want: []string{
+			"arn:aws:ec2:us-east-1:123456789012:instance/*",
+			"arn:aws:ssm:us-east-1:123456789012:managed-instance/mi-*",
+			"arn:aws:ssm:us-east-1::document/AWS-RunShellScript",
+		}, tagged: true},
+		{name: "instance IDs", ids: "i-0123456789abcdef0, i-0fedcba9876543210", want: []string{
+			"arn:*:ec2:*:*:instance/i-0123456789abcdef0",
+			"arn:*:ec2:*:*:instance/i-0fedcba9876543210",
+			"arn:aws:ssm:us-east-1::document/AWS-RunShellScript",
+		}},
+		{name: "managed instances", ids: "i-0123456789abcdef0 , mi-0123456789abcdef0", want: []string{
+			"arn:*:ec2:*:*:instance/i-0123456789abcdef0",
+			"arn:*:ec2:*:*:instance/mi-0123456789abcdef0",
+			"arn:*:ssm:*:*:managed-instance/i-0123456789abcdef0",
+			"arn:*:ssm:*:*:managed-instance/mi-0123456789abcdef0",
+			"arn:aws:ssm:us-east-1::document/AWS-RunShellScript",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStack(t, raw, map[string]string{"SsmTargetInstanceIds": tt.ids})
+			policies, err := s.eval(dig(raw, "Resources", "CheckerRole", "Properties", "Policies"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sendOn []string
+			tagged := false
+			walk(policies, func(m map[string]any) {
+				if !slices.Contains(strs(m["Action"]), "ssm:SendCommand") {
+					return
+				}
+				sendOn = append(sendOn, strs(m["Resource"])...)
+				if c := dig(m, "Condition", "StringEquals", "ssm:resourceTag/ExtCloudFailover"); c != nil {
+					tagged = c == "app"
+				}
+			})
+			sort.Strings(sendOn)
+			if !slices.Equal(sendOn, tt.want) {
+				t.Errorf("ssm:SendCommand on\n  %s\nwant\n  %s", strings.Join(sendOn, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+			if tagged != tt.tagged {
+				t.Errorf("conditioned on the tag ExtCloudFailover=app: %v, want %v", tagged, tt.tagged)
+			}
+			env, err := s.eval(dig(raw, "Resources", "CheckerFunction", "Properties", "Environment", "Variables", "SSM_TARGETS"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantEnv := strings.ReplaceAll(tt.ids, " ", ""); tt.ids != "" && env != wantEnv {
+				t.Errorf("SSM_TARGETS = %q, want the trimmed list %q", env, wantEnv)
+			}
+		})
 	}
 }
 
@@ -251,7 +294,8 @@ func TestTemplateEnvironmentFromParameters(t *testing.T) {
 		"EXT_CLOUD_FAILOVER_LIST", "EXT_CLOUD_REGION", "CONNECTION_KEEPALIVE_ORG_ID", "CONNECTION_KEEPALIVE_TXN_ID",
 		"CLOUDLOOKUP_URL", "PROBE_TIMEOUT", "FAILOVER_THRESHOLD", "FAILOVER_MIN_INTERVAL", "STATE_TABLE", "STATE_KEY",
 		"ENV_FILE", "SUPERVISOR_PROGRAMS", "SSM_TARGETS", "SSM_MAX_CONCURRENCY", "SSM_MAX_ERRORS", "LATENCY_CHECK",
-		"LATENCY_SERVER", "WITNESS_URL", "DD_SITE", "DD_SERVICE",
+		"LATENCY_SERVER", "WITNESS_URL", "DD_SITE", "DD_SERVICE", "SSM_COMMAND_TIMEOUT", "OUTAGE_MAX_GAP", "RECOVERY_PROBES",
+		"FAILBACK", "FAILBACK_AFTER", "FAILOVER_BUDGET", "PREFLIGHT_URL", "ENV_FILE_FORMAT",
 	} {
 		if _, ok := vars[name]; !ok {
 			t.Errorf("environment variable %s is not set", name)
@@ -501,17 +545,17 @@ func deref[T any](p *T) T {
 func TestTemplateDefaultsAreValid(t *testing.T) {
 	tests := []struct {
 		name      string
-		overrides map[string]any
+		overrides map[string]string
 		want      func(*config.Config) string
 	}{
-		{name: "tag targets", overrides: map[string]any{},
+		{name: "tag targets", overrides: map[string]string{},
 			want: func(c *config.Config) string {
 				if len(c.SSMTargets) != 1 || c.SSMTargets[0] != (ident.SSMTarget{TagKey: "ExtCloudFailover", TagValue: "app"}) {
 					return fmt.Sprintf("SSM targets %+v, want tag:ExtCloudFailover=app", c.SSMTargets)
 				}
 				return ""
 			}},
-		{name: "instance targets", overrides: map[string]any{"SsmTargetInstanceIds": "i-0123456789abcdef0,i-0123456789abcdef1"},
+		{name: "instance targets", overrides: map[string]string{"SsmTargetInstanceIds": "i-0123456789abcdef0, i-0123456789abcdef1"},
 			want: func(c *config.Config) string {
 				if len(c.SSMTargets) != 2 || c.SSMTargets[1].InstanceID != "i-0123456789abcdef1" {
 					return fmt.Sprintf("SSM targets %+v, want the two instances", c.SSMTargets)
@@ -524,28 +568,27 @@ func TestTemplateDefaultsAreValid(t *testing.T) {
 		usage.WriteString("(env " + v.Env + ")\n")
 	}
 	readByDatadog := []string{"DD_KMS_API_KEY", "DD_ENHANCED_METRICS"} // datadog-lambda-go reads them itself
+	_, raw := openTemplate(t)
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			overrides := map[string]any{"FailoverList": "NAM=nam.example.net,EU=eu.example.net,APAC=apac.example.net", "OrgId": "1234", "TxnId": "keepalive-1"}
+			overrides := map[string]string{"FailoverList": "NAM=nam.example.net,EU=eu.example.net,APAC=apac.example.net", "OrgId": "1234", "TxnId": "keepalive-1"}
 			maps.Copy(overrides, tt.overrides)
-			tmpl, err := goformation.OpenWithOptions(templatePath, &intrinsics.ProcessorOptions{ParameterOverrides: overrides, EvaluateConditions: true})
+			vars, err := newStack(t, raw, overrides).eval(dig(raw, "Resources", "CheckerFunction", "Properties", "Environment", "Variables"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			fn, err := tmpl.GetServerlessFunctionWithName("CheckerFunction")
-			if err != nil {
-				t.Fatal(err)
-			}
-			env := maps.Clone(fn.Environment.Variables)
-			for name := range env {
+			env := map[string]string{}
+			for name, v := range asMap(vars) {
+				env[name] = fmt.Sprint(v)
 				if !strings.Contains(usage.String(), "(env "+name+")") && !slices.Contains(readByDatadog, name) {
 					t.Errorf("template sets %s, which the function does not read", name)
 				}
 			}
-			if env["STATE_TABLE"] == "" {
-				env["STATE_TABLE"] = "stack-StateTable-ABC123" // a !Ref of the table, resolved by CloudFormation
+			if env["STATE_TABLE"] != "<StateTable>" {
+				t.Fatalf("STATE_TABLE = %q, want the table's Ref", env["STATE_TABLE"])
 			}
+			env["STATE_TABLE"] = "stack-StateTable-ABC123" // the Ref, as CloudFormation resolves it
 			cfg, err := config.FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 			if err == nil {
 				err = cfg.ValidateLambda()
@@ -559,52 +602,9 @@ func TestTemplateDefaultsAreValid(t *testing.T) {
 			if cfg.FailoverThreshold != 4*time.Minute || cfg.ProbeTimeout >= 9*time.Second {
 				t.Errorf("threshold %v, probe timeout %v: want 4m and below the function timeout", cfg.FailoverThreshold, cfg.ProbeTimeout)
 			}
+			if cfg.SSMCommandTimeout != 300*time.Second {
+				t.Errorf("SSM command timeout %v, want 300s", cfg.SSMCommandTimeout)
+			}
 		})
 	}
-}
-
-// evalIntrinsic evaluates the Ref, Fn::Split and Fn::Join of a raw template
-// value with the given parameters: enough to check a policy resource.
-func evalIntrinsic(v any, params map[string]string) (any, error) {
-	switch v := v.(type) {
-	case string:
-		return v, nil
-	case []any:
-		out := make([]any, 0, len(v))
-		for _, e := range v {
-			r, err := evalIntrinsic(e, params)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
-		}
-		return out, nil
-	case map[string]any:
-		if ref, ok := v["Ref"].(string); ok {
-			p, ok := params[ref]
-			if !ok {
-				return nil, fmt.Errorf("no value for parameter %s", ref)
-			}
-			return p, nil
-		}
-		if args, ok := v["Fn::Split"].([]any); ok && len(args) == 2 {
-			s, err := evalIntrinsic(args[1], params)
-			if err != nil {
-				return nil, err
-			}
-			var out []any
-			for _, part := range strings.Split(fmt.Sprint(s), fmt.Sprint(args[0])) {
-				out = append(out, part)
-			}
-			return out, nil
-		}
-		if args, ok := v["Fn::Join"].([]any); ok && len(args) == 2 {
-			list, err := evalIntrinsic(args[1], params)
-			if err != nil {
-				return nil, err
-			}
-			return strings.Join(strs(list), fmt.Sprint(args[0])), nil
-		}
-	}
-	return nil, fmt.Errorf("cannot evaluate %v", v)
 }

@@ -49,7 +49,7 @@ func TestInterpretPush(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			out := interpretPush(state.Pending{Generation: 7, Hosts: tt.hosts}, tt.result, tt.perr)
+			out := interpretPush(state.Pending{Generation: 7, Hosts: tt.hosts}, tt.result, tt.perr, true)
 			if out.generation != 7 || out.converged != tt.converged || !reflect.DeepEqual(out.retry, tt.retry) || out.tooMany != tt.tooMany || out.lastErr != tt.lastErr {
 				t.Fatalf("interpretPush = gen %d converged %v retry %v tooMany %d lastErr %q; want converged %v retry %v tooMany %d lastErr %q",
 					out.generation, out.converged, out.retry, out.tooMany, out.lastErr, tt.converged, tt.retry, tt.tooMany, tt.lastErr)
@@ -93,5 +93,49 @@ func TestPushOutcomeRecord(t *testing.T) {
 		if _, ok := (pushOutcome{generation: 7, converged: true}).record(cur, now); ok {
 			t.Errorf("record on %+v: ok, want nothing to do (recorded or superseded)", cur)
 		}
+	}
+}
+
+// TestInterpretPushInProgress: hosts still running a push are pending but
+// not failed, and the round's commands are kept to poll, or, when the
+// pusher cannot poll, bound how long nothing is pushed.
+func TestInterpretPushInProgress(t *testing.T) {
+	t.Parallel()
+	until := time.Date(2026, 1, 1, 0, 5, 30, 0, time.UTC)
+	running := remote.Result{Converged: []string{"h1"}, InProgress: []string{"h2"},
+		Commands: []remote.Command{{ID: "c1", Until: until}, {ID: "c0", Until: until.Add(-time.Minute), Ended: true}}}
+
+	out := interpretPush(state.Pending{Generation: 7}, running, nil, true)
+	if out.converged || !out.running || !reflect.DeepEqual(out.retry, []string{"h2"}) || out.failed != 0 || out.lastErr != "" {
+		t.Fatalf("in progress: %+v; want h2 pending, nothing failed", out)
+	}
+	if want := []state.Command{{ID: "c1", Until: until}, {ID: "c0", Until: until.Add(-time.Minute)}}; !reflect.DeepEqual(out.commands, want) || !out.inFlightUntil.IsZero() {
+		t.Fatalf("commands %+v, in flight until %v; want every command of the round to poll", out.commands, out.inFlightUntil)
+	}
+	now := until.Add(-5 * time.Minute)
+	claimed := state.State{Generation: 7, Pending: &state.Pending{Generation: 7, ClaimedUntil: now.Add(8 * time.Second), Attempts: 1}}
+	next, _ := out.record(claimed, now)
+	if !reflect.DeepEqual(next.Pending.Commands, out.commands) || !next.Pending.ClaimedUntil.IsZero() {
+		t.Errorf("recorded %+v; want the commands and the claim released for the next check to poll", next.Pending)
+	}
+
+	out = interpretPush(state.Pending{Generation: 7}, running, nil, false)
+	if out.commands != nil || !out.inFlightUntil.Equal(until) {
+		t.Errorf("a pusher that cannot poll: commands %+v, in flight until %v; want none and %v", out.commands, out.inFlightUntil, until)
+	}
+	out = interpretPush(state.Pending{Generation: 7}, running, errors.New("ssm: throttled"), true)
+	if out.commands != nil || !out.inFlightUntil.Equal(until) {
+		t.Errorf("a failed call: commands %+v, in flight until %v; want none and %v", out.commands, out.inFlightUntil, until)
+	}
+
+	ended := remote.Result{Converged: []string{"h1"}, Commands: []remote.Command{{ID: "c1", Until: until, Ended: true}}}
+	out = interpretPush(state.Pending{Generation: 7, Hosts: []string{"h1", "h2"}}, ended, nil, true)
+	if out.converged || !reflect.DeepEqual(out.retry, []string{"h2"}) || out.running || out.commands != nil {
+		t.Errorf("a pending host the result does not name: %+v; want it still pending, nothing to poll", out)
+	}
+	out.again = true
+	next, _ = out.record(claimed, now)
+	if !next.Pending.ClaimedUntil.Equal(claimed.Pending.ClaimedUntil) || next.Pending.Attempts != 2 {
+		t.Errorf("pushing again at once: claimed until %v, attempts %d; want the claim kept and one more attempt", next.Pending.ClaimedUntil, next.Pending.Attempts)
 	}
 }

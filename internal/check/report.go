@@ -210,7 +210,11 @@ func (r *runner) reportPush(p state.Pending, result remote.Result, perr error, o
 		}
 	}
 	r.d.Metrics.Count("extcloud.push.hosts", int64(len(result.Converged)), "region:"+p.Region, "status:converged")
-	r.d.Metrics.Count("extcloud.push.hosts", int64(len(out.retry)+out.tooMany), "region:"+p.Region, "status:failed")
+	r.d.Metrics.Count("extcloud.push.hosts", int64(out.failed), "region:"+p.Region, "status:failed")
+	if out.running {
+		r.log.Info("push still running on hosts; later checks poll it", "hosts", len(out.inProgress), "generation", p.Generation,
+			"region", p.Region, "commands", len(result.Commands))
+	}
 	if out.tooMany > 0 {
 		r.log.Warn("many hosts not converged; the next push goes to every target", "hosts", out.tooMany, "generation", p.Generation)
 	}

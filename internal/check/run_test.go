@@ -622,7 +622,7 @@ type inFlightPusher struct {
 
 func (p *inFlightPusher) Push(ctx context.Context, t remote.Target, hosts []string) (remote.Result, error) {
 	res, err := p.recordingPusher.Push(ctx, t, hosts)
-	res.InFlightUntil = p.until
+	res.Commands = []remote.Command{{ID: "cmd-1", Until: p.until}}
 	return res, err
 }
 
@@ -668,5 +668,95 @@ func TestRunActiveRegionDroppedFromTheList(t *testing.T) {
 	}
 	if !strings.Contains(w.logs.String(), `active region \"MARS\" is not in EXT_CLOUD_FAILOVER_LIST`) {
 		t.Errorf("log does not say why MARS is down: %s", w.logs.String())
+	}
+}
+
+// pollingPusher answers like ssmpush for a host that restarts slowly: the
+// first Push leaves i-2 running one command; each Poll answers the next of
+// polls; a later Push converges every host it is sent to.
+type pollingPusher struct {
+	recordingPusher
+	until  time.Time
+	polls  []remote.Result
+	polled [][]remote.Command
+}
+
+func (p *pollingPusher) Push(ctx context.Context, t remote.Target, hosts []string) (remote.Result, error) {
+	res, err := p.recordingPusher.Push(ctx, t, hosts)
+	if len(p.calls()) == 1 {
+		return remote.Result{Converged: []string{"i-1"}, InProgress: []string{"i-2"}, Commands: []remote.Command{{ID: "c1", Until: p.until}}}, nil
+	}
+	res.Commands = []remote.Command{{ID: "c2", Until: p.until, Ended: true}}
+	return res, err
+}
+
+func (p *pollingPusher) Poll(_ context.Context, cmds []remote.Command) (remote.Result, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.polled = append(p.polled, slices.Clone(cmds))
+	res := p.polls[0]
+	p.polls = p.polls[1:]
+	return res, nil
+}
+
+// TestRunPollsAPushInFlight: a host still running the push when the
+// failover's invocation ends is polled by the next ones, with no new
+// command and no error, and only once the command has ended on it without
+// success is it sent again, by the invocation that saw it end.
+func TestRunPollsAPushInFlight(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	c1 := remote.Command{ID: "c1", Until: w.now.Add(330 * time.Second)}
+	p := &pollingPusher{recordingPusher: recordingPusher{hosts: []string{"i-1", "i-2"}}, until: c1.Until, polls: []remote.Result{
+		{Converged: []string{"i-1"}, InProgress: []string{"i-2"}, Commands: []remote.Command{c1}},
+		{Converged: []string{"i-1"}, Failed: map[string]error{"i-2": errors.New("ssm command c1: TimedOut (ExecutionTimedOut)")},
+			Commands: []remote.Command{{ID: "c1", Until: c1.Until, Ended: true}}},
+	}}
+	deps := w.deps()
+	deps.Pusher = p
+	w.up["NAM"].Store(false)
+	w.plantOutage(5 * time.Minute)
+	run := func(d time.Duration) Result {
+		t.Helper()
+		w.now = w.now.Add(d)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, err := Run(ctx, testenv.Config(t, w.env), deps)
+		if err != nil {
+			t.Fatalf("Run at %v: %v (a push in progress is no error)", w.now, err)
+		}
+		return res
+	}
+
+	res := run(0)
+	if res.Action != ActionFailover || !slices.Equal(res.PendingHosts, []string{"i-2"}) {
+		t.Fatalf("failover = %+v, want i-2 pending", res)
+	}
+	s := w.load()
+	if s.Pending == nil || len(s.Pending.Commands) != 1 || s.Pending.Commands[0].ID != "c1" || !s.Pending.Commands[0].Until.Equal(c1.Until) || !s.Pending.ClaimedUntil.IsZero() {
+		t.Fatalf("pending %+v, want command c1 recorded and the claim released", s.Pending)
+	}
+
+	res = run(10 * time.Second)
+	if res.Action != ActionPendingPush || !slices.Equal(res.PendingHosts, []string{"i-2"}) || len(p.calls()) != 1 {
+		t.Fatalf("second check = %+v after %d pushes, want pending_push on i-2 and no new push", res, len(p.calls()))
+	}
+	if len(p.polled) != 1 || len(p.polled[0]) != 1 || p.polled[0][0].ID != "c1" {
+		t.Fatalf("polled %+v, want c1", p.polled)
+	}
+	if s := w.load(); s.Pending.Attempts != 1 {
+		t.Errorf("attempts %d after a poll, want 1 (a poll is not a push)", s.Pending.Attempts)
+	}
+
+	res = run(10 * time.Second)
+	calls := p.calls()
+	if len(calls) != 2 || !slices.Equal(calls[1].hosts, []string{"i-2"}) || len(p.polled) != 2 {
+		t.Fatalf("pushes %+v, polls %d; want the second push to i-2 only, after the second poll", calls, len(p.polled))
+	}
+	if res.Action != ActionPendingPush || len(res.PendingHosts) != 0 || w.load().Pending != nil {
+		t.Fatalf("third check = %+v, pending %+v; want converged", res, w.load().Pending)
+	}
+	if !strings.Contains(w.logs.String(), `"msg":"failover converged"`) {
+		t.Errorf("no failover converged line")
 	}
 }

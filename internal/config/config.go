@@ -77,6 +77,7 @@ type Config struct {
 	SSMTargets        []ident.SSMTarget // SSM_TARGETS: tag:Key=Value or instance IDs, comma-separated
 	SSMMaxConcurrency string            // SSM_MAX_CONCURRENCY, default "50"
 	SSMMaxErrors      string            // SSM_MAX_ERRORS, default "100%": never stop at the first bad host
+	SSMCommandTimeout time.Duration     // SSM_COMMAND_TIMEOUT, default 300s: the pushed command's executionTimeout
 
 	LatencyCheck    string        // LATENCY_CHECK off|on-failure|always, default on-failure
 	LatencyServer   string        // LATENCY_SERVER: speedtest server URL

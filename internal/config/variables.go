@@ -318,6 +318,16 @@ var variables = []variable{
 			c.SSMMaxErrors = s
 			return named(field, ident.SSMMaxErrors(s))
 		}},
+	{env: "SSM_COMMAND_TIMEOUT", def: "300s", meta: "DURATION",
+		help: "how long a pushed command may run on a host (SSM executionTimeout), whole seconds from 1s to 48h; polled across checks, so it may outlast one",
+		parse: func(c *Config, s, field string) error {
+			d, err := parseDuration(field, s, "300s", false)
+			if err != nil {
+				return err
+			}
+			c.SSMCommandTimeout = d
+			return named(field, ident.SSMCommandTimeout(d))
+		}},
 	{env: "LATENCY_CHECK", def: LatencyOnFailure, meta: "MODE",
 		help: "local-network guard: off, on-failure (when a probe fails) or always",
 		parse: func(c *Config, s, field string) error {

@@ -3,6 +3,7 @@ package ident
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // rule is one validator under test, with its accepted values and the exact
@@ -411,5 +412,18 @@ func TestQuote(t *testing.T) {
 	}
 	if CloudHost("https://[::1]:8443/nam") != "[::1]:8443" || CloudHost("nam.example.com:1") != "nam.example.com:1" {
 		t.Error("CloudHost does not return the host[:port]")
+	}
+}
+
+func TestSSMCommandTimeout(t *testing.T) {
+	for _, d := range []time.Duration{time.Second, 300 * time.Second, 48 * time.Hour} {
+		if err := SSMCommandTimeout(d); err != nil {
+			t.Errorf("SSMCommandTimeout(%v) = %v, want nil", d, err)
+		}
+	}
+	for _, d := range []time.Duration{0, 500 * time.Millisecond, 1500 * time.Millisecond, 48*time.Hour + time.Second, -time.Second} {
+		if err := SSMCommandTimeout(d); err == nil || !strings.Contains(err.Error(), "want whole seconds from 1s to 48h") {
+			t.Errorf("SSMCommandTimeout(%v) = %v, want the range in the error", d, err)
+		}
 	}
 }

@@ -1,5 +1,6 @@
 // This file holds what SSM Run Command is given: instance IDs, SSM targets
-// (SSM_TARGETS) and the MaxConcurrency and MaxErrors limits.
+// (SSM_TARGETS), the MaxConcurrency and MaxErrors limits and the command
+// timeout (executionTimeout).
 
 package ident
 
@@ -7,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // InstanceID checks an instance ID: an EC2 instance, i- and 8 or 17
@@ -126,4 +128,16 @@ func ssmLimit(s string, min int) bool {
 	}
 	v, err := strconv.Atoi(n)
 	return err == nil && v >= min && (!pct || v <= 100)
+}
+
+// MaxSSMCommandTimeout is SSM's limit on a command's executionTimeout.
+const MaxSSMCommandTimeout = 48 * time.Hour
+
+// SSMCommandTimeout checks a command's executionTimeout: whole seconds from
+// 1s to 48h, as AWS-RunShellScript takes it.
+func SSMCommandTimeout(d time.Duration) error {
+	if d < time.Second || d > MaxSSMCommandTimeout || d%time.Second != 0 {
+		return fmt.Errorf("%s is out of range (want whole seconds from 1s to 48h, e.g. 300s)", d)
+	}
+	return nil
 }

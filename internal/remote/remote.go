@@ -30,8 +30,35 @@ type Result struct {
 	// Failed maps each host that did not converge to why. A host that refused
 	// a stale generation maps to an error wrapping ErrStaleGeneration.
 	Failed map[string]error
-	// InFlightUntil, when set, is how long hosts that had not answered may
-	// still run this push (a command outlives the caller's deadline); a
-	// re-push before then would overlap it.
-	InFlightUntil time.Time
+	// InProgress lists hosts still running the push when the call returned
+	// (an SSM command outlives one invocation); they are neither converged
+	// nor failed yet.
+	InProgress []string
+	// Commands are the commands the call sent or followed (SSM), ended or
+	// not. While one is still running, a later call polls them all (their
+	// hosts' outcomes together) instead of pushing again. Empty for pushers
+	// whose pushes end with the call.
+	Commands []Command
+}
+
+// Running reports whether a command of r may still run on some host.
+func (r Result) Running() bool {
+	for _, c := range r.Commands {
+		if !c.Ended {
+			return true
+		}
+	}
+	return false
+}
+
+// Command is a push that runs on hosts beyond the call that started it: an
+// SSM Run Command command.
+type Command struct {
+	// ID names it to the service (an SSM command ID).
+	ID string
+	// Until is when it has ended on every host whatever happens: sent, plus
+	// the delivery timeout, plus the execution timeout.
+	Until time.Time
+	// Ended is set once it had ended on every host when last read.
+	Ended bool
 }

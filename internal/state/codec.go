@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // Decode parses one stored State record, as written by Encode.
@@ -91,6 +93,16 @@ func normalize(s State) State {
 		if len(p.Hosts) == 0 {
 			p.Hosts = nil
 		}
+		if len(p.Commands) == 0 {
+			p.Commands = nil
+		} else {
+			cmds := make([]Command, len(p.Commands))
+			for i, c := range p.Commands {
+				c.Until = utc(c.Until)
+				cmds[i] = c
+			}
+			p.Commands = cmds
+		}
 		s.Pending = &p
 	}
 	if len(s.Regions) == 0 {
@@ -158,6 +170,15 @@ func validate(s State) error {
 			return fmt.Errorf("pending.attempts %d: want 0 or more", p.Attempts)
 		}
 		times = append(times, stamp{"pending.claimed_until", p.ClaimedUntil})
+		if len(p.Commands) > MaxCommands {
+			return fmt.Errorf("pending.commands: %d commands, want at most %d", len(p.Commands), MaxCommands)
+		}
+		for i, c := range p.Commands {
+			if c.ID == "" || len(c.ID) > maxCommandID || strings.ContainsFunc(c.ID, unicode.IsSpace) {
+				return fmt.Errorf("pending.commands[%d].id %.40q: want 1 to %d characters without spaces", i, c.ID, maxCommandID)
+			}
+			times = append(times, stamp{fmt.Sprintf("pending.commands[%d].until", i), c.Until})
+		}
 	}
 	for name, h := range s.Regions {
 		if h.Streak < 0 {

@@ -126,7 +126,30 @@ type Pending struct {
 	Attempts int `json:"attempts"`
 	// LastError is the last push failure, for status.
 	LastError string `json:"last_error,omitempty"`
+	// Commands are the commands of the last push round (SSM Run Command)
+	// while one of them may still run on hosts: a later invocation polls
+	// them instead of sending again, and sends again only to the hosts that
+	// failed, timed out or never received them. Empty once the round is
+	// over, and for pushers whose pushes end with the call (supervisord).
+	Commands []Command `json:"commands,omitempty"`
 }
+
+// Command is one command of a push round that outlives the invocation that
+// sent it.
+type Command struct {
+	// ID is the service's name for it (an SSM command ID).
+	ID string `json:"id"`
+	// Until is when it has ended on every host whatever happens: sent, plus
+	// the delivery timeout, plus the execution timeout.
+	Until time.Time `json:"until"`
+}
+
+// MaxCommands is the most commands a Pending keeps: 10,000 hosts sent 50
+// instance IDs to a command, with room to spare.
+const MaxCommands = 250
+
+// maxCommandID bounds a command ID's length (SSM's are 36 characters).
+const maxCommandID = 128
 
 // Store keeps one State with compare-and-swap semantics.
 type Store interface {

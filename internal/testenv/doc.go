@@ -7,6 +7,9 @@
 //
 // Subpackages hold what plain programs (make bench, make demo) share with
 // the tests: dynalite, the dynalite launcher and its DynamoDB clients;
-// lambdart, a local Lambda Runtime API; supervisord, a private supervisord;
-// and syncbuf, the buffer they all read while a process writes it.
+// localssm, the local SSM endpoint; rie, the real Lambda Runtime Interface
+// Emulator around a function binary; supervisord, a private supervisord;
+// and syncbuf, the buffer they all read while a process writes it. The
+// repository has no Runtime API of its own: the emulator does everything the
+// Lambda tests and the bench need.
 package testenv

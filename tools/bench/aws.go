@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +14,7 @@ import (
 
 	"extcloud-failover/internal/state/dynamo"
 	"extcloud-failover/internal/testenv/dynalite"
+	"extcloud-failover/internal/testenv/localssm"
 )
 
 const benchTable = "bench-state"
@@ -93,91 +92,35 @@ func (b *bench) countingProxy(endpoint string) (string, *opCounter, error) {
 	return "http://" + ln.Addr().String(), c, nil
 }
 
-// ssmEndpoint is a minimal SSM endpoint (AWS JSON 1.1) that counts calls:
-// every command succeeds at once on its instances (the given IDs, or
-// tagged instances for a tag target), and ListCommandInvocations pages
-// them as SSM does (MaxResults, NextToken).
-type ssmEndpoint struct {
-	url    string
-	calls  *opCounter
-	tagged int // instances a tag target matches
-
-	mu   sync.Mutex
-	cmds map[string][]string
-	seq  int
-}
-
-func (b *bench) startSSM(tagged int) (*ssmEndpoint, error) {
-	s := &ssmEndpoint{calls: newOpCounter(), tagged: tagged, cmds: map[string][]string{}}
-	addr, stop, err := serve(http.HandlerFunc(s.serve))
+// simulatedFleet starts the local SSM endpoint (internal/testenv/localssm)
+// with n instances tagged ExtCloudFailover=app whose push takes restart(id)
+// (a simulated host: 1,000 shells per figure would measure the machine, not
+// the pusher). A host whose restart outlasts the command's executionTimeout
+// is killed, as SSM kills it.
+func (b *bench) simulatedFleet(n int, restart func(id string) time.Duration) (*localssm.Server, []string, error) {
+	insts := make(map[string]localssm.Instance, n)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("i-%017x", i)
+		insts[ids[i]] = localssm.Instance{Tags: map[string]string{"ExtCloudFailover": "app"}}
+	}
+	srv, err := localssm.Start(localssm.Options{Instances: insts, Parallel: n, Simulate: func(ctx context.Context, id string) (int, string) {
+		d := time.Duration(0)
+		if restart != nil {
+			d = restart(id)
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return 0, "applied: generation restarted in " + d.String()
+		case <-ctx.Done():
+			return -1, ""
+		}
+	}})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	b.cleanup = append(b.cleanup, stop)
-	s.url = "http://" + addr
-	return s, nil
-}
-
-func (s *ssmEndpoint) setTagged(n int) {
-	s.mu.Lock()
-	s.tagged = n
-	s.mu.Unlock()
-}
-
-func (s *ssmEndpoint) serve(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
-	s.calls.count(target)
-	var in struct {
-		InstanceIds []string
-		Targets     []struct{ Key string }
-		CommandId   string
-		MaxResults  int
-		NextToken   string
-	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var out any
-	switch target {
-	case "AmazonSSM.SendCommand":
-		s.mu.Lock()
-		s.seq++
-		id := fmt.Sprintf("cmd-%d", s.seq)
-		ids := in.InstanceIds
-		if len(in.Targets) > 0 {
-			ids = make([]string, s.tagged)
-			for i := range ids {
-				ids[i] = fmt.Sprintf("i-%017x", i)
-			}
-		}
-		s.cmds[id] = ids
-		s.mu.Unlock()
-		out = map[string]any{"Command": map[string]any{"CommandId": id, "Status": "Pending"}}
-	case "AmazonSSM.ListCommandInvocations":
-		s.mu.Lock()
-		ids := s.cmds[in.CommandId]
-		s.mu.Unlock()
-		offset, _ := strconv.Atoi(in.NextToken)
-		size := in.MaxResults
-		if size <= 0 || size > 50 {
-			size = 50
-		}
-		end := min(offset+size, len(ids))
-		invs := []any{}
-		for _, id := range ids[min(offset, end):end] {
-			invs = append(invs, map[string]any{"CommandId": in.CommandId, "InstanceId": id, "Status": "Success", "StatusDetails": "Success"})
-		}
-		m := map[string]any{"CommandInvocations": invs}
-		if end < len(ids) {
-			m["NextToken"] = strconv.Itoa(end)
-		}
-		out = m
-	default:
-		w.Header().Set("X-Amzn-ErrorType", "UnknownOperationException")
-		http.Error(w, `{"__type":"UnknownOperationException"}`, http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	_ = json.NewEncoder(w).Encode(out)
+	b.cleanup = append(b.cleanup, srv.Close)
+	return srv, ids, nil
 }

@@ -9,12 +9,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"extcloud-failover/internal/testenv/lambdart"
+	"extcloud-failover/internal/testenv/rie"
 )
 
 // lambdaTimeout is the deadline each event carries: the function's timeout,
@@ -44,75 +45,72 @@ type lambdaConfig struct {
 	bin  string
 	env  []string // added to the Lambda environment
 	// check verifies one answer.
-	check func(lambdart.Answer) error
+	check func(rie.Invocation) error
 }
 
-// coldStarts starts cfg's process n times and measures from the start to
-// the first answer, interleaving the configurations.
-// Each process gets its own Runtime API, so an event is never handed to a
-// process that was just stopped.
+// startEmulator runs c's binary under the Lambda Runtime Interface
+// Emulator, with template.yaml's timeout.
+func (b *bench) startEmulator(c lambdaConfig) (*rie.Emulator, error) {
+	return rie.Start(rie.Options{
+		Emulator: filepath.Join(b.root, rie.Path), Bootstrap: c.bin, Timeout: lambdaTimeout,
+		FunctionName: "bench", Env: append([]string{"HOME=" + b.tmp}, c.env...),
+	})
+}
+
+// coldStarts measures cfg's first invocation in a fresh execution
+// environment n times, interleaving the configurations: the emulator
+// starts the function at the first invocation, as Lambda does, so the
+// round trip holds the process start, its init and the first event.
 func (b *bench) coldStarts(ctx context.Context, cfgs []lambdaConfig, n int) (map[string][]time.Duration, error) {
 	out := map[string][]time.Duration{}
 	for i := range n + 1 {
 		for _, c := range cfgs {
-			rt, err := lambdart.Start("bench")
+			e, err := b.startEmulator(c)
 			if err != nil {
 				return nil, err
 			}
-			start := time.Now()
-			f, err := rt.StartFunction(c.bin, c.env...)
+			inv, err := e.Invoke(ctx, `{"offset": 0}`)
+			e.Close()
 			if err != nil {
-				rt.Close()
-				return nil, err
+				return nil, fmt.Errorf("%s: %w\n%s", c.name, err, e.Output())
 			}
-			a, err := rt.Invoke(ctx, `{"offset": 0}`, time.Now().Add(lambdaTimeout))
-			f.Stop()
-			rt.Close()
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w\n%s", c.name, err, f.Output())
-			}
-			if err := c.check(a); err != nil {
-				return nil, fmt.Errorf("%s: %w\n%s", c.name, err, f.Output())
+			if err := c.check(inv); err != nil {
+				return nil, fmt.Errorf("%s: %w\n%s", c.name, err, e.Output())
 			}
 			if i > 0 {
-				out[c.name] = append(out[c.name], a.At.Sub(start))
+				out[c.name] = append(out[c.name], inv.Elapsed)
 			}
 		}
 	}
 	return out, nil
 }
 
-// warmInvokes runs one process of cfg and invokes it n times after one
-// warm-up invocation; it returns the round trips and the process output.
+// warmInvokes runs one execution environment of cfg and invokes it n times
+// after one warm-up invocation; it returns the round trips and the
+// function's output.
 func (b *bench) warmInvokes(ctx context.Context, c lambdaConfig, n int) ([]time.Duration, string, error) {
-	rt, err := lambdart.Start("bench")
+	e, err := b.startEmulator(c)
 	if err != nil {
 		return nil, "", err
 	}
-	defer rt.Close()
-	f, err := rt.StartFunction(c.bin, c.env...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer f.Stop()
+	defer e.Close()
 	var out []time.Duration
 	for i := range n + 1 {
-		start := time.Now()
-		a, err := rt.Invoke(ctx, `{"offset": 10}`, start.Add(lambdaTimeout))
+		inv, err := e.Invoke(ctx, `{"offset": 10}`)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w\n%s", c.name, err, f.Output())
+			return nil, "", fmt.Errorf("%s: %w\n%s", c.name, err, e.Output())
 		}
-		if err := c.check(a); err != nil {
-			return nil, "", fmt.Errorf("%s: %w\n%s", c.name, err, f.Output())
+		if err := c.check(inv); err != nil {
+			return nil, "", fmt.Errorf("%s: %w\n%s", c.name, err, e.Output())
 		}
 		if i > 0 {
-			out = append(out, a.At.Sub(start))
+			out = append(out, inv.Elapsed)
 		}
 	}
-	return out, f.Stdout.String(), nil
+	return out, e.Stdout(), nil
 }
 
-func healthyAnswer(a lambdart.Answer) error {
+func healthyAnswer(a rie.Invocation) error {
 	var res struct {
 		Healthy *bool  `json:"healthy"`
 		Action  string `json:"action"`
@@ -138,7 +136,7 @@ func (b *bench) lambdaFigures(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ssm, err := b.startSSM(1)
+	ssm, _, err := b.simulatedFleet(1, nil)
 	if err != nil {
 		return err
 	}
@@ -161,7 +159,7 @@ func (b *bench) lambdaFigures(ctx context.Context) error {
 	b.cleanup = append(b.cleanup, ddStop)
 	app := []string{
 		"AWS_ENDPOINT_URL_DYNAMODB=" + dynProxy,
-		"AWS_ENDPOINT_URL_SSM=" + ssm.url,
+		"AWS_ENDPOINT_URL_SSM=" + ssm.URL,
 		"EXT_CLOUD_FAILOVER_LIST=NAM=" + regions[0].addr + ",EU=" + regions[1].addr + ",APAC=" + regions[2].addr,
 		"CLOUDLOOKUP_URL=http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
 		"CONNECTION_KEEPALIVE_ORG_ID=org-1",
@@ -182,7 +180,7 @@ func (b *bench) lambdaFigures(ctx context.Context) error {
 	}
 	sec := "Lambda"
 	cmd := "make bench (lambdaFigures)"
-	b.report.add(row{section: sec, figure: fmt.Sprintf("cold start: process start to first response through a local Runtime API (includes one DynamoDB GetItem against dynalite and the probe), median of %d", b.o.runs),
+	b.report.add(row{section: sec, figure: fmt.Sprintf("cold start: first invocation of a fresh execution environment under the Lambda emulator, round trip (process start, init, one DynamoDB GetItem against dynalite, the probe), median of %d", b.o.runs),
 		ours: ms(median(cold["plain"])), baseline: "minimal Go runtime doing the same GET " + ms(median(cold["floor"])),
 		ratio: ratio(float64(median(cold["plain"])), float64(median(cold["floor"]))), command: cmd})
 	b.report.add(row{section: sec, figure: "cold start with the Datadog wrapper (DD_API_KEY set, DD_SITE a local server)",
@@ -212,7 +210,7 @@ func (b *bench) lambdaFigures(ctx context.Context) error {
 	b.figs["lambda.warm"] = mp.Seconds()
 	b.report.add(row{section: sec, figure: fmt.Sprintf("warm invocation, healthy: event queued to response received, median of %d", b.o.warm),
 		ours: ms(mp), baseline: "minimal Go runtime " + ms(mf), ratio: ratio(float64(mp), float64(mf)), command: cmd})
-	b.report.add(row{section: sec, figure: "warm invocation overhead beyond the probe (round trip − probe_ms of the log line): Runtime API, DynamoDB GetItem, decision, logs",
+	b.report.add(row{section: sec, figure: "warm invocation overhead beyond the probe (round trip − probe_ms of the log line): the emulator, DynamoDB GetItem, decision, logs",
 		ours: ms(mp - probePlain), baseline: "probe itself " + ms(probePlain), ratio: ratio(float64(mp-probePlain), float64(probePlain)), command: cmd})
 	b.report.add(row{section: sec, figure: "warm invocation with the Datadog wrapper (metrics flushed to the local site each invocation)",
 		ours: ms(mdd), baseline: "without Datadog " + ms(mp), ratio: ratio(float64(mdd), float64(mp)), command: cmd})

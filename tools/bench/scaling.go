@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"extcloud-failover/internal/check"
+	"extcloud-failover/internal/remote/ssmpush"
 )
 
 // scaling writes the "Scaling" section: how the design holds at 10,000
@@ -27,13 +28,13 @@ func (b *bench) scaling() {
 		f["ssm.tag1k.sends"], f["ssm.tag10k.sends"], f["ssm.tag10k.lists"], f["ssm.tag10k.seconds"])
 	p("")
 	waves := math.Ceil(10000 / 50.0)
-	p("**MaxConcurrency waves against the Lambda timeout is what breaks first.** With SSM_MAX_CONCURRENCY at its default of 50, SSM runs the script on 10,000 hosts in %.0f waves. One host's work (write ext_cloud.env, `supervisorctl restart`) took %.0f ms here for the shell equivalent and %.0f ms for the host one-shot at the failover, before SSM's own delivery latency; even at one second a wave the rollout takes over %.0f minutes, while the function's timeout is 9 s. The invocation therefore stops polling before its deadline with most hosts not yet answered and records them as pending: by instance ID while at most %d are left (check.MaxPendingHosts), else as every target. While hosts may still be running the command (its delivery timeout, at least 30 s, plus its execution timeout) the pending push stays claimed, so checks do not pile new commands on a rollout in progress; after that the next check re-sends it: with a tag target, one SendCommand again; with instance-ID targets, 50 IDs to a SendCommand, so at 10,000 hosts 200 sequential calls (%.0f for 1,000 IDs took %.2f s against the local endpoint; at tens of milliseconds a call in a real region the sends alone approach the 9-second budget). The push script is idempotent per generation, so hosts that already switched only exit early.",
-		waves, f["failover.shell"]*1000, f["failover.ours"]*1000, math.Ceil(waves/60), check.MaxPendingHosts, f["ssm.ids1k.sends"], f["ssm.ids1k.seconds"])
+	p("**MaxConcurrency waves against the Lambda timeout is what breaks first.** With SSM_MAX_CONCURRENCY at its default of 50, SSM runs the script on 10,000 hosts in %.0f waves. One host's work (write ext_cloud.env, `supervisorctl restart`) took %.0f ms here for the shell equivalent and %.0f ms for the host one-shot at the failover, before SSM's own delivery latency; even at one second a wave the rollout takes over %.0f minutes, while the function's timeout is 9 s. The invocation therefore stops polling before its deadline with most hosts not yet answered and records them as pending (by instance ID while at most %d are left, check.MaxPendingHosts, else as every target) together with the command IDs; the next checks poll those commands and send nothing while they run, and once they have ended only the hosts that failed, timed out or never received the command are sent it again (measured above: 1,000 hosts with 5 %% restarting in 60 s converged %.0f s after the failover with %.0f SendCommand, where the behaviour before spent %.0f without converging). A re-send goes with a tag target as one SendCommand; with instance-ID targets 50 IDs to a SendCommand, so at 10,000 hosts 200 sequential calls (%.0f for 1,000 IDs took %.2f s against the local endpoint; at tens of milliseconds a call in a real region the sends alone approach the 9-second budget). The push script is idempotent per generation, so hosts that already switched only exit early.",
+		waves, f["failover.shell"]*1000, f["failover.ours"]*1000, math.Ceil(waves/60), check.MaxPendingHosts, f["slow.converged"], f["slow.sends"], f["slow.before.sends"], f["ssm.ids1k.sends"], f["ssm.ids1k.seconds"])
 	p("")
 	p("The same arithmetic applies well below 10,000: with the default of 50, any fleet that needs more waves than fit in 9 s (a few hundred hosts at a second or two a wave) already rolls out across several invocations. What to change, in order:")
 	p("1. Set SSM_MAX_CONCURRENCY to a percentage (`10%%` is 10 waves at any fleet size) and SSM_MAX_ERRORS to match your tolerance.")
-	p("2. Keep the command ID in the pending record and have later checks poll that command instead of re-sending once its time is up (today the claim waits out the command, then re-sends, and hosts that already switched exit early); convergence would then be recorded as soon as SSM reports it.")
-	p("3. Send the ID batches concurrently, bounded, like the supervisord fan-out, rather than one after another.")
+	p("2. Send the ID batches concurrently, bounded, like the supervisord fan-out, rather than one after another.")
+	p("3. Raise SSM_COMMAND_TIMEOUT (default %.0f s) above your slowest restart: a host killed at its execution timeout fails and is sent the command again.", ssmpush.DefaultCommandTimeout.Seconds())
 	p("")
 	perID := float64(b.scalingItemBytes-b.scalingIdleBytes) / 10000
 	limitIDs := int(math.Round((400*1024-float64(b.scalingIdleBytes))/perID/1000)) * 1000

@@ -1,6 +1,6 @@
 // This file holds the SSM Run Command pusher: the script each host runs,
 // how a push is split into SendCommand calls, and the polling of their
-// invocations.
+// invocations, by the call that sent them and by later ones (Poll).
 
 package ssmpush
 
@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/smithy-go"
 
 	"extcloud-failover/internal/ident"
 	"extcloud-failover/internal/remote"
@@ -34,6 +33,7 @@ var pushScript string
 // satisfies it.
 type API interface {
 	SendCommand(ctx context.Context, in *ssm.SendCommandInput, optFns ...func(*ssm.Options)) (*ssm.SendCommandOutput, error)
+	ListCommands(ctx context.Context, in *ssm.ListCommandsInput, optFns ...func(*ssm.Options)) (*ssm.ListCommandsOutput, error)
 	ListCommandInvocations(ctx context.Context, in *ssm.ListCommandInvocationsInput, optFns ...func(*ssm.Options)) (*ssm.ListCommandInvocationsOutput, error)
 	GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, optFns ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error)
 }
@@ -56,6 +56,12 @@ type Config struct {
 	// "50" and "100%" (a bad host never stops the others).
 	MaxConcurrency string
 	MaxErrors      string
+	// CommandTimeout is the pushed command's executionTimeout: how long SSM
+	// lets the script run on a host before killing it; default 300s
+	// (SSM_COMMAND_TIMEOUT). It is not tied to the caller's deadline: a
+	// host that restarts slowly keeps running while later invocations poll
+	// the command (Poll).
+	CommandTimeout time.Duration
 	// PollInterval is the wait between two polls of the invocations;
 	// default 1s.
 	PollInterval time.Duration
@@ -80,7 +86,12 @@ const (
 	DefaultMaxErrors      = "100%"
 	DefaultPollInterval   = time.Second
 	DefaultComment        = "extcloud-failover"
-	defaultSSMWait        = 2 * time.Minute
+	DefaultCommandTimeout = 300 * time.Second
+	// DeliveryTimeout is the command's TimeoutSeconds, SSM's minimum: a host
+	// that has not received the command by then never runs it, and is sent
+	// it again.
+	DeliveryTimeout = 30 * time.Second
+	defaultSSMWait  = 2 * time.Minute
 	// ssmBatch is the most instance IDs one SendCommand accepts.
 	ssmBatch = 50
 )
@@ -96,6 +107,9 @@ func New(api API, c Config) *Pusher {
 	if c.PollInterval <= 0 {
 		c.PollInterval = DefaultPollInterval
 	}
+	if c.CommandTimeout <= 0 {
+		c.CommandTimeout = DefaultCommandTimeout
+	}
 	if c.Comment == "" {
 		c.Comment = DefaultComment
 	}
@@ -106,8 +120,8 @@ func New(api API, c Config) *Pusher {
 }
 
 var (
-	errNoAnswer   = errors.New("no answer before deadline")
-	errNoInstance = errors.New("no instance matched before deadline")
+	errNoAnswer   = errors.New("no answer from the host")
+	errNoInstance = errors.New("no instance matched")
 )
 
 // ErrInvalid means an SSM push was refused before anything was sent: a
@@ -149,163 +163,6 @@ func ScriptAs(f remote.EnvFormat, t remote.Target, envFile string, programs []st
 
 // exampleEnvFile is the example an ENV_FILE error shows.
 const exampleEnvFile = "/opt/application/tmp/ext_cloud.env"
-
-// ssmSend is one SendCommand: either a tag or a batch of instance IDs.
-type ssmSend struct {
-	tag       *types.Target
-	instances []string
-}
-
-func (s ssmSend) String() string {
-	if s.tag != nil {
-		return aws.ToString(s.tag.Key) + "=" + strings.Join(s.tag.Values, ",")
-	}
-	return strings.Join(s.instances, ",")
-}
-
-// ssmCommand is a sent command being waited on.
-type ssmCommand struct {
-	ssmSend
-	id string
-	// seen holds the latest invocation of each host, by instance ID.
-	seen map[string]types.CommandInvocation
-}
-
-// done reports whether every invocation of c has ended.
-func (c *ssmCommand) done() bool {
-	if c.tag != nil && len(c.seen) == 0 {
-		return false
-	}
-	for _, id := range c.instances {
-		if _, ok := c.seen[id]; !ok {
-			return false
-		}
-	}
-	for _, inv := range c.seen {
-		if !ssmTerminal(inv) {
-			return false
-		}
-	}
-	return true
-}
-
-// ssmTerminal reports whether an invocation has ended, one way or another.
-func ssmTerminal(inv types.CommandInvocation) bool {
-	switch inv.Status {
-	case types.CommandInvocationStatusSuccess, types.CommandInvocationStatusFailed,
-		types.CommandInvocationStatusCancelled, types.CommandInvocationStatusTimedOut:
-		return true
-	}
-	switch aws.ToString(inv.StatusDetails) {
-	case "Undeliverable", "Terminated", "DeliveryTimedOut", "ExecutionTimedOut",
-		"Delivery Timed Out", "Execution Timed Out", "InvalidPlatform", "AccessDenied":
-		return true
-	}
-	return false
-}
-
-// Push points hosts at t: hosts lists instance IDs; empty means every
-// configured target. It sends the script (one SendCommand per tag key,
-// instance IDs 50 to a call), then polls until every invocation ended or
-// ctx's deadline is near. A host that ran the script converged; a host that
-// refused a stale generation fails with an error wrapping
-// remote.ErrStaleGeneration; a host that had not answered fails with "no answer
-// before deadline". The error is non-nil when nothing could be pushed,
-// when a SendCommand failed (the hosts of the other calls are still
-// reported), or when polling failed.
-func (s *Pusher) Push(ctx context.Context, t remote.Target, hosts []string) (remote.Result, error) {
-	script, err := ScriptAs(s.c.Format, t, s.c.EnvFile, s.c.Programs)
-	if err != nil {
-		return remote.Result{}, fmt.Errorf("ssm push: %w", err)
-	}
-	if err := ident.SSMMaxConcurrency(s.c.MaxConcurrency); err != nil {
-		return remote.Result{}, fmt.Errorf("ssm push: SSM_MAX_CONCURRENCY: %w: %w", err, ErrInvalid)
-	}
-	if err := ident.SSMMaxErrors(s.c.MaxErrors); err != nil {
-		return remote.Result{}, fmt.Errorf("ssm push: SSM_MAX_ERRORS: %w: %w", err, ErrInvalid)
-	}
-	sends, err := s.plan(hosts)
-	if err != nil {
-		return remote.Result{}, fmt.Errorf("ssm push: %w", err)
-	}
-
-	now := s.c.Now()
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = now.Add(defaultSSMWait)
-	}
-	remaining := deadline.Sub(now)
-	if remaining <= 0 {
-		return remote.Result{}, fmt.Errorf("ssm push: %w", context.DeadlineExceeded)
-	}
-	// Stop polling a little before the deadline, so the caller can record
-	// the result.
-	margin := min(remaining/10, 2*time.Second)
-	waitCtx, cancel := context.WithTimeout(ctx, remaining-margin)
-	defer cancel()
-
-	comment := fmt.Sprintf("%s: generation %d to %s", s.c.Comment, t.Generation, t.Region)
-	if len(comment) > 100 { // the API's limit
-		comment = comment[:100]
-	}
-	secs := int64(remaining/time.Second) + 1
-	params := map[string][]string{
-		"commands":         {script},
-		"executionTimeout": {strconv.FormatInt(min(max(secs, 1), 172800), 10)},
-	}
-	timeout := int32(min(max(secs, 30), 2592000))
-
-	var cmds []*ssmCommand
-	var sendErrs []error
-	failed := map[string]error{}
-	for _, sd := range sends {
-		in := &ssm.SendCommandInput{
-			DocumentName:   aws.String("AWS-RunShellScript"),
-			Parameters:     params,
-			Comment:        aws.String(comment),
-			MaxConcurrency: aws.String(s.c.MaxConcurrency),
-			MaxErrors:      aws.String(s.c.MaxErrors),
-			TimeoutSeconds: aws.Int32(timeout),
-		}
-		if sd.tag != nil {
-			in.Targets = []types.Target{*sd.tag}
-		} else {
-			in.InstanceIds = sd.instances
-		}
-		out, err := s.api.SendCommand(waitCtx, in)
-		if err == nil && (out.Command == nil || aws.ToString(out.Command.CommandId) == "") {
-			err = errors.New("answer holds no command id")
-		}
-		if err != nil {
-			err = fmt.Errorf("send command to %s: %w", sd, err)
-			sendErrs = append(sendErrs, err)
-			for _, id := range sd.instances {
-				failed[id] = err
-			}
-			continue
-		}
-		cmds = append(cmds, &ssmCommand{ssmSend: sd, id: aws.ToString(out.Command.CommandId), seen: map[string]types.CommandInvocation{}})
-	}
-
-	pollErr := s.wait(waitCtx, cmds)
-	// Reading why hosts failed may use half of the margin.
-	collectCtx, cancelCollect := context.WithTimeout(ctx, remaining-margin/2)
-	defer cancelCollect()
-	res, emptyErr := s.collect(collectCtx, cmds, failed)
-	if unanswered(res) {
-		// SSM may still deliver the command until TimeoutSeconds and run it
-		// for executionTimeout: a re-push before then would pile up.
-		res.InFlightUntil = now.Add(time.Duration(int64(timeout)+secs) * time.Second)
-	}
-	var cancelErr error
-	if errors.Is(ctx.Err(), context.Canceled) {
-		cancelErr = ctx.Err()
-	}
-	if err := errors.Join(append(sendErrs, pollErr, emptyErr, cancelErr)...); err != nil {
-		return res, fmt.Errorf("ssm push: %w", err)
-	}
-	return res, nil
-}
 
 // plan splits the push into SendCommand calls.
 func (s *Pusher) plan(hosts []string) ([]ssmSend, error) {
@@ -357,6 +214,182 @@ func (s *Pusher) plan(hosts []string) ([]ssmSend, error) {
 	return sends, nil
 }
 
+// ssmSend is one SendCommand: either a tag or a batch of instance IDs.
+type ssmSend struct {
+	tag       *types.Target
+	instances []string
+}
+
+func (s ssmSend) String() string {
+	if s.tag != nil {
+		return aws.ToString(s.tag.Key) + "=" + strings.Join(s.tag.Values, ",")
+	}
+	return strings.Join(s.instances, ",")
+}
+
+// ssmCommand is a sent command being followed.
+type ssmCommand struct {
+	id string
+	// label says what it was sent to, for messages; the command ID when an
+	// earlier call sent it.
+	label string
+	// instances are the instance IDs it was sent to; empty for a tag, or
+	// for a command an earlier call sent.
+	instances []string
+	// until is when it has ended on every host whatever happens.
+	until time.Time
+	// seen holds the latest invocation of each host, by instance ID.
+	seen map[string]types.CommandInvocation
+	// ended is set once SSM says the command has ended, or until passed.
+	ended bool
+}
+
+// window is how long one call may follow its commands: it stops polling a
+// little before the caller's deadline, so that the caller can record the
+// result, and reads why hosts failed in half of that margin.
+type window struct {
+	ctx     context.Context // polling stops when it is done
+	collect time.Duration   // from the call's start, for reading failures
+}
+
+func (s *Pusher) window(ctx context.Context, now time.Time) (window, context.CancelFunc, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = now.Add(defaultSSMWait)
+	}
+	remaining := deadline.Sub(now)
+	if remaining <= 0 {
+		return window{}, func() {}, context.DeadlineExceeded
+	}
+	margin := min(remaining/10, 2*time.Second)
+	waitCtx, cancel := context.WithTimeout(ctx, remaining-margin)
+	return window{ctx: waitCtx, collect: remaining - margin/2}, cancel, nil
+}
+
+// Push points hosts at t: hosts lists instance IDs; empty means every
+// configured target. It sends the script (one SendCommand per tag key,
+// instance IDs 50 to a call) with executionTimeout CommandTimeout, then
+// polls until every invocation ended or ctx's deadline is near. A host that
+// ran the script converged; a host that refused a stale generation fails
+// with an error wrapping remote.ErrStaleGeneration; a host still running
+// the script is in Result.InProgress, and Result.Commands are what to poll
+// (with Poll, in a later invocation) while one runs. The error is non-nil when
+// nothing could be pushed, when a SendCommand failed (the hosts of the
+// other calls are still reported), or when polling failed.
+func (s *Pusher) Push(ctx context.Context, t remote.Target, hosts []string) (remote.Result, error) {
+	script, err := ScriptAs(s.c.Format, t, s.c.EnvFile, s.c.Programs)
+	if err != nil {
+		return remote.Result{}, fmt.Errorf("ssm push: %w", err)
+	}
+	if err := ident.SSMMaxConcurrency(s.c.MaxConcurrency); err != nil {
+		return remote.Result{}, fmt.Errorf("ssm push: SSM_MAX_CONCURRENCY: %w: %w", err, ErrInvalid)
+	}
+	if err := ident.SSMMaxErrors(s.c.MaxErrors); err != nil {
+		return remote.Result{}, fmt.Errorf("ssm push: SSM_MAX_ERRORS: %w: %w", err, ErrInvalid)
+	}
+	if err := ident.SSMCommandTimeout(s.c.CommandTimeout); err != nil {
+		return remote.Result{}, fmt.Errorf("ssm push: SSM_COMMAND_TIMEOUT: %w: %w", err, ErrInvalid)
+	}
+	sends, err := s.plan(hosts)
+	if err != nil {
+		return remote.Result{}, fmt.Errorf("ssm push: %w", err)
+	}
+
+	now := s.c.Now()
+	w, cancel, err := s.window(ctx, now)
+	defer cancel()
+	if err != nil {
+		return remote.Result{}, fmt.Errorf("ssm push: %w", err)
+	}
+
+	comment := fmt.Sprintf("%s: generation %d to %s", s.c.Comment, t.Generation, t.Region)
+	if len(comment) > 100 { // the API's limit
+		comment = comment[:100]
+	}
+	params := map[string][]string{
+		"commands":         {script},
+		"executionTimeout": {strconv.FormatInt(int64(s.c.CommandTimeout/time.Second), 10)},
+	}
+	until := now.Add(DeliveryTimeout + s.c.CommandTimeout)
+
+	var cmds []*ssmCommand
+	var sendErrs []error
+	failed := map[string]error{}
+	for _, sd := range sends {
+		in := &ssm.SendCommandInput{
+			DocumentName:   aws.String("AWS-RunShellScript"),
+			Parameters:     params,
+			Comment:        aws.String(comment),
+			MaxConcurrency: aws.String(s.c.MaxConcurrency),
+			MaxErrors:      aws.String(s.c.MaxErrors),
+			TimeoutSeconds: aws.Int32(int32(DeliveryTimeout / time.Second)),
+		}
+		if sd.tag != nil {
+			in.Targets = []types.Target{*sd.tag}
+		} else {
+			in.InstanceIds = sd.instances
+		}
+		out, err := s.api.SendCommand(w.ctx, in)
+		if err == nil && (out.Command == nil || aws.ToString(out.Command.CommandId) == "") {
+			err = errors.New("answer holds no command id")
+		}
+		if err != nil {
+			err = fmt.Errorf("send command to %s: %w", sd, err)
+			sendErrs = append(sendErrs, err)
+			for _, id := range sd.instances {
+				failed[id] = err
+			}
+			continue
+		}
+		cmds = append(cmds, &ssmCommand{id: aws.ToString(out.Command.CommandId), label: sd.String(), instances: sd.instances,
+			until: until, seen: map[string]types.CommandInvocation{}})
+	}
+
+	res, err := s.follow(ctx, w, cmds, failed)
+	if err := errors.Join(append(sendErrs, err)...); err != nil {
+		return res, fmt.Errorf("ssm push: %w", err)
+	}
+	return res, nil
+}
+
+// Poll follows commands an earlier Push sent (its Result.Commands) until
+// they end or ctx's deadline is near, and sends nothing. It reports their
+// hosts as Push does. A command past its Until counts as ended: a host
+// that has not finished it by then never will, and fails.
+func (s *Pusher) Poll(ctx context.Context, running []remote.Command) (remote.Result, error) {
+	w, cancel, err := s.window(ctx, s.c.Now())
+	defer cancel()
+	if err != nil {
+		return remote.Result{}, fmt.Errorf("ssm poll: %w", err)
+	}
+	cmds := make([]*ssmCommand, 0, len(running))
+	for _, rc := range running {
+		if rc.ID == "" {
+			return remote.Result{}, fmt.Errorf("ssm poll: empty command id: %w", ErrInvalid)
+		}
+		cmds = append(cmds, &ssmCommand{id: rc.ID, label: "command " + rc.ID, until: rc.Until, seen: map[string]types.CommandInvocation{}})
+	}
+	res, err := s.follow(ctx, w, cmds, map[string]error{})
+	if err != nil {
+		return res, fmt.Errorf("ssm poll: %w", err)
+	}
+	return res, nil
+}
+
+// follow polls cmds within w, then reads the outcome; failed holds hosts
+// that failed before any invocation.
+func (s *Pusher) follow(ctx context.Context, w window, cmds []*ssmCommand, failed map[string]error) (remote.Result, error) {
+	pollErr := s.wait(w.ctx, cmds)
+	collectCtx, cancel := context.WithTimeout(ctx, w.collect)
+	defer cancel()
+	res, emptyErr := s.collect(collectCtx, cmds, failed)
+	var cancelErr error
+	if errors.Is(ctx.Err(), context.Canceled) {
+		cancelErr = ctx.Err()
+	}
+	return res, errors.Join(pollErr, emptyErr, cancelErr)
+}
+
 // wait polls the invocations of cmds until all ended or ctx is done. It
 // returns an error only when the API failed (not when time ran out).
 func (s *Pusher) wait(ctx context.Context, cmds []*ssmCommand) error {
@@ -370,16 +403,16 @@ func (s *Pusher) wait(ctx context.Context, cmds []*ssmCommand) error {
 		}
 		pending := 0
 		for _, c := range cmds {
-			if c.done() {
+			if c.ended {
 				continue
 			}
 			if err := s.poll(ctx, c); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				return fmt.Errorf("list invocations of command %s: %w", c.id, err)
+				return fmt.Errorf("poll command %s: %w", c.id, err)
 			}
-			if !c.done() {
+			if !c.ended {
 				pending++
 			}
 		}
@@ -390,11 +423,14 @@ func (s *Pusher) wait(ctx context.Context, cmds []*ssmCommand) error {
 	}
 }
 
-// poll reads every invocation of c once.
+// poll reads every invocation of c once, page by page, and decides whether
+// c has ended: past its Until, or every host it lists has ended and SSM
+// says the command has (only the command knows whether a tag target is
+// still being resolved into more hosts).
 func (s *Pusher) poll(ctx context.Context, c *ssmCommand) error {
-	in := &ssm.ListCommandInvocationsInput{CommandId: aws.String(c.id), MaxResults: aws.Int32(50)}
-	for {
-		out, err := s.api.ListCommandInvocations(ctx, in)
+	pages := ssm.NewListCommandInvocationsPaginator(s.api, &ssm.ListCommandInvocationsInput{CommandId: aws.String(c.id), MaxResults: aws.Int32(50)})
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
 		if err != nil {
 			return err
 		}
@@ -403,51 +439,87 @@ func (s *Pusher) poll(ctx context.Context, c *ssmCommand) error {
 				c.seen[id] = inv
 			}
 		}
-		if aws.ToString(out.NextToken) == "" {
+	}
+	if !s.c.Now().Before(c.until) {
+		c.ended = true
+		return nil
+	}
+	for _, inv := range c.seen {
+		if !ssmTerminal(inv) {
 			return nil
 		}
-		in.NextToken = out.NextToken
 	}
+	for _, id := range c.instances {
+		if _, ok := c.seen[id]; !ok {
+			return nil
+		}
+	}
+	out, err := s.api.ListCommands(ctx, &ssm.ListCommandsInput{CommandId: aws.String(c.id)})
+	if err != nil {
+		return err
+	}
+	for _, cmd := range out.Commands {
+		switch cmd.Status {
+		case types.CommandStatusSuccess, types.CommandStatusFailed, types.CommandStatusTimedOut, types.CommandStatusCancelled:
+			c.ended = true
+		}
+	}
+	return nil
 }
 
-// unanswered reports whether some host had not finished the command.
-func unanswered(res remote.Result) bool {
-	for _, err := range res.Failed {
-		if errors.Is(err, errNoAnswer) {
-			return true
-		}
+// ssmTerminal reports whether an invocation has ended, one way or another.
+func ssmTerminal(inv types.CommandInvocation) bool {
+	switch inv.Status {
+	case types.CommandInvocationStatusSuccess, types.CommandInvocationStatusFailed,
+		types.CommandInvocationStatusCancelled, types.CommandInvocationStatusTimedOut:
+		return true
+	}
+	switch aws.ToString(inv.StatusDetails) {
+	case "Undeliverable", "Terminated", "DeliveryTimedOut", "ExecutionTimedOut",
+		"Delivery Timed Out", "Execution Timed Out", "InvalidPlatform", "AccessDenied":
+		return true
 	}
 	return false
 }
 
 // collect turns the invocations into a remote.Result; failed holds hosts that
-// failed before any invocation. The error names tags that matched no host
-// in time: the caller cannot know which hosts to retry, so it retries all.
+// failed before any invocation. A host converged in one command is
+// converged; otherwise a host still running one is in progress. The error
+// names commands that ended without running anywhere (a tag that matched
+// no host): the caller cannot know which hosts to retry, so it retries all.
 func (s *Pusher) collect(ctx context.Context, cmds []*ssmCommand, failed map[string]error) (remote.Result, error) {
 	var res remote.Result
 	var errs []error
-	converged := map[string]bool{}
+	converged, running := map[string]bool{}, map[string]bool{}
 	fail := func(id string, err error) {
 		if _, ok := failed[id]; !ok {
 			failed[id] = err
 		}
 	}
 	for _, c := range cmds {
+		res.Commands = append(res.Commands, remote.Command{ID: c.id, Until: c.until, Ended: c.ended})
 		for _, id := range c.instances {
-			if _, ok := c.seen[id]; !ok {
-				fail(id, fmt.Errorf("ssm command %s: %w", c.id, errNoAnswer))
+			if _, ok := c.seen[id]; ok {
+				continue
+			}
+			if c.ended {
+				fail(id, fmt.Errorf("ssm command %s: the host never received it: %w", c.id, errNoAnswer))
+			} else {
+				running[id] = true
 			}
 		}
-		if c.tag != nil && len(c.seen) == 0 {
-			errs = append(errs, fmt.Errorf("command %s to %s: %w", c.id, c.ssmSend, errNoInstance))
+		if c.ended && len(c.seen) == 0 && len(c.instances) == 0 {
+			errs = append(errs, fmt.Errorf("command %s to %s: %w", c.id, c.label, errNoInstance))
 			continue
 		}
 		for id, inv := range c.seen {
 			switch {
 			case inv.Status == types.CommandInvocationStatusSuccess:
 				converged[id] = true
+			case !ssmTerminal(inv) && !c.ended:
+				running[id] = true
 			case !ssmTerminal(inv):
-				fail(id, fmt.Errorf("ssm command %s: %w (status %s)", c.id, errNoAnswer, inv.Status))
+				fail(id, fmt.Errorf("ssm command %s: still %s past its execution timeout: %w", c.id, inv.Status, errNoAnswer))
 			default:
 				fail(id, s.invocationError(ctx, c.id, id, inv))
 			}
@@ -456,8 +528,14 @@ func (s *Pusher) collect(ctx context.Context, cmds []*ssmCommand, failed map[str
 	for id := range converged {
 		res.Converged = append(res.Converged, id)
 		delete(failed, id)
+		delete(running, id)
+	}
+	for id := range running {
+		res.InProgress = append(res.InProgress, id)
+		delete(failed, id)
 	}
 	slices.Sort(res.Converged)
+	slices.Sort(res.InProgress)
 	if len(failed) > 0 {
 		res.Failed = failed
 	}
@@ -498,8 +576,8 @@ func (s *Pusher) invocation(ctx context.Context, cmdID, instanceID string) (*ssm
 	in := &ssm.GetCommandInvocationInput{CommandId: aws.String(cmdID), InstanceId: aws.String(instanceID)}
 	for {
 		out, err := s.api.GetCommandInvocation(ctx, in)
-		var ae smithy.APIError
-		if err == nil || !errors.As(err, &ae) || ae.ErrorCode() != "InvocationDoesNotExist" {
+		var notYet *types.InvocationDoesNotExist
+		if err == nil || !errors.As(err, &notYet) {
 			return out, err
 		}
 		t := time.NewTimer(s.c.PollInterval)

@@ -235,10 +235,12 @@ func TestSSMPushRestartsOnceAndIsIdempotent(t *testing.T) {
 			t.Errorf("command targets %v %v, want instance %s", c.InstanceIDs, c.Targets, h.id)
 		}
 		if c.TimeoutSeconds != 30 {
-			t.Errorf("TimeoutSeconds %d, want 30 (the minimum, for a 20s deadline)", c.TimeoutSeconds)
+			t.Errorf("TimeoutSeconds %d, want 30 (SSM's minimum delivery timeout)", c.TimeoutSeconds)
 		}
-		if et := c.Parameters["executionTimeout"]; len(et) != 1 || atoi(t, et[0]) < 10 || atoi(t, et[0]) > 21 {
-			t.Errorf("executionTimeout %v, want at most the 20s deadline", et)
+		// The default command timeout, not the caller's 20s deadline: a slow
+		// restart is not killed when the invocation ends.
+		if et := c.Parameters["executionTimeout"]; len(et) != 1 || atoi(t, et[0]) != 300 {
+			t.Errorf("executionTimeout %v, want [300]", et)
 		}
 		if !strings.Contains(c.Comment, "generation 1") || !strings.Contains(c.Comment, "EU") {
 			t.Errorf("comment %q lacks the generation and region", c.Comment)
@@ -474,13 +476,99 @@ func TestSSMPushNeverAnsweringHost(t *testing.T) {
 	if !slices.Equal(res.Converged, []string{instanceID(1)}) {
 		t.Fatalf("converged %v, want %s", res.Converged, instanceID(1))
 	}
-	if e := res.Failed[instanceID(2)]; e == nil || !strings.Contains(e.Error(), "no answer before deadline") {
-		t.Fatalf("failed %v, want %s: no answer before deadline", res.Failed, instanceID(2))
+	if !slices.Equal(res.InProgress, []string{instanceID(2)}) || len(res.Failed) != 0 {
+		t.Fatalf("in progress %v, failed %v; want %s in progress, nothing failed", res.InProgress, res.Failed, instanceID(2))
 	}
 	// The command may still reach the silent host until its delivery
-	// timeout (30 s at least) plus its execution timeout.
-	if min := start.Add(30 * time.Second); res.InFlightUntil.Before(min) {
-		t.Fatalf("InFlightUntil %v, want at least %v", res.InFlightUntil, min)
+	// timeout (30 s) plus its execution timeout (300 s by default).
+	if len(res.Commands) != 1 || res.Commands[0].ID != srv.Commands()[0].CommandID || res.Commands[0].Ended || !res.Running() {
+		t.Fatalf("commands %+v, want the one command, running", res.Commands)
+	}
+	if min := start.Add(330 * time.Second); res.Commands[0].Until.Before(min) {
+		t.Fatalf("command until %v, want at least %v", res.Commands[0].Until, min)
+	}
+}
+
+// TestSSMPollFollowsACommandAcrossCalls sends to a host whose restart
+// outlasts the first call: Push returns it in progress with the command,
+// Poll (a later invocation) sends nothing and reports it converged once the
+// script ends, and a command that has ended on no host is an error.
+func TestSSMPollFollowsACommandAcrossCalls(t *testing.T) {
+	ctl := filepath.Join(t.TempDir(), "supervisorctl")
+	// stop takes 3 s, as a program with a slow shutdown does.
+	if err := os.WriteFile(ctl, []byte("#!/bin/sh\ncase \"$1\" in stop) sleep 3 ;; status) echo 'app RUNNING pid 1, uptime 0:00:01' ;; esac\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: map[string]testenv.SSMInstance{
+		instanceID(1): {Dir: dir, Env: []string{"SUPERVISORCTL=" + ctl}},
+	}})
+	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+		Targets: []ident.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(dir, "ext_cloud.env"),
+		CommandTimeout: 120 * time.Second, PollInterval: 20 * time.Millisecond,
+	})
+	tg := remote.Target{Region: "EU", Cloud: "eu.example.test", Generation: 1}
+	res, err := p.Push(pushCtx(t, time.Second), tg, nil)
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	if len(res.Converged) != 0 || !slices.Equal(res.InProgress, []string{instanceID(1)}) || len(res.Commands) != 1 || !res.Running() {
+		t.Fatalf("first call: %+v, want the host in progress and one running command", res)
+	}
+	if et := srv.Commands()[0].Parameters["executionTimeout"]; !slices.Equal(et, []string{"120"}) {
+		t.Errorf("executionTimeout %v, want the configured [120]", et)
+	}
+	for {
+		res, err = p.Poll(pushCtx(t, time.Second), res.Commands)
+		if err != nil {
+			t.Fatalf("poll: %v", err)
+		}
+		if !res.Running() {
+			break
+		}
+		if !slices.Equal(res.InProgress, []string{instanceID(1)}) {
+			t.Fatalf("poll while running: %+v, want the host in progress", res)
+		}
+	}
+	if !slices.Equal(res.Converged, []string{instanceID(1)}) || len(res.InProgress) != 0 || len(res.Failed) != 0 {
+		t.Fatalf("after the restart: %+v, want the host converged", res)
+	}
+	if n := srv.SendCommandCalls(); n != 1 {
+		t.Fatalf("%d SendCommand calls, want 1: polling sends nothing", n)
+	}
+	if got := srv.RequestsByOperation()["ListCommands"]; got == 0 {
+		t.Errorf("no ListCommands: the end of the command was not confirmed")
+	}
+	// A command past its Until has ended, whatever it lists.
+	res, err = p.Poll(pushCtx(t, time.Second), []remote.Command{{ID: srv.Commands()[0].CommandID, Until: time.Now().Add(-time.Second)}})
+	if err != nil || !slices.Equal(res.Converged, []string{instanceID(1)}) || res.Running() {
+		t.Fatalf("poll of an expired command: %+v, %v; want converged, nothing running", res, err)
+	}
+	if _, err := p.Poll(pushCtx(t, time.Second), []remote.Command{{ID: "", Until: time.Now()}}); !errors.Is(err, ssmpush.ErrInvalid) {
+		t.Fatalf("poll of an empty command id: %v, want ErrInvalid", err)
+	}
+}
+
+// TestSSMPushUndeliveredHostFails: a host whose agent is gone stays pending
+// until the delivery timeout, then fails (it never received the command)
+// and is to be sent again.
+func TestSSMPushUndeliveredHostFails(t *testing.T) {
+	insts := fleet(t, 1, nil)
+	bad := insts[instanceID(1)]
+	bad.NeverAnswer = true
+	insts[instanceID(1)] = bad
+	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts, UndeliveredAfter: time.Second})
+	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+		Targets: []ident.SSMTarget{{InstanceID: instanceID(1)}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
+		PollInterval: 50 * time.Millisecond,
+	})
+	res, err := p.Push(pushCtx(t, 10*time.Second), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	e := res.Failed[instanceID(1)]
+	if e == nil || !strings.Contains(e.Error(), "DeliveryTimedOut") || res.Running() || len(res.InProgress) != 0 {
+		t.Fatalf("result %+v, want the host failed with DeliveryTimedOut and nothing running", res)
 	}
 }
 
@@ -586,5 +674,26 @@ func shellCheck(t testing.TB, script string) {
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sh -n: %v\n%s", err, out)
+	}
+}
+
+// TestSSMPushTagPagesInvocations: a tag matching more hosts than one page
+// of ListCommandInvocations (50) reports every host, page by page.
+func TestSSMPushTagPagesInvocations(t *testing.T) {
+	insts := fleet(t, 60, func(int) map[string]string { return map[string]string{"role": "app"} })
+	srv := testenv.StartSSM(t, testenv.SSMOptions{Instances: insts, Parallel: 16})
+	p := ssmpush.New(testenv.SSMClient(t, srv.URL), ssmpush.Config{
+		Targets: []ident.SSMTarget{{TagKey: "role", TagValue: "app"}}, EnvFile: filepath.Join(t.TempDir(), "ext_cloud.env"),
+		PollInterval: 20 * time.Millisecond,
+	})
+	res, err := p.Push(pushCtx(t, 60*time.Second), remote.Target{Region: "EU", Cloud: "eu", Generation: 1}, nil)
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	if len(res.Converged) != 60 || len(res.Failed) != 0 || res.Running() {
+		t.Fatalf("converged %d, failed %v, running %v; want all 60 converged", len(res.Converged), res.Failed, res.Commands)
+	}
+	if n := srv.SendCommandCalls(); n != 1 {
+		t.Fatalf("%d SendCommand calls, want 1", n)
 	}
 }

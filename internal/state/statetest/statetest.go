@@ -33,6 +33,7 @@ func Full() state.State {
 			ClaimedUntil: at.Add(time.Minute),
 			Attempts:     2,
 			LastError:    "host i-0abc: timeout",
+			Commands:     []state.Command{{ID: "4b3f2a1e-0000-4000-8000-000000000001", Until: at.Add(6 * time.Minute)}},
 		},
 		LatencyMS: 12.5,
 		LatencyAt: at,

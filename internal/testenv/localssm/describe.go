@@ -2,7 +2,7 @@
 // doctor: every instance matching the filters, Online unless its agent
 // never answers.
 
-package testenv
+package localssm
 
 import (
 	"slices"
@@ -10,10 +10,10 @@ import (
 )
 
 type describeInput struct {
-	Filters []SSMTargetSpec
+	Filters []TargetSpec
 }
 
-func (s *SSMServer) describeInstances(in describeInput) (any, error) {
+func (s *Server) describeInstances(in describeInput) (any, error) {
 	for _, f := range in.Filters {
 		if f.Key != "InstanceIds" && !strings.HasPrefix(f.Key, "tag:") {
 			return nil, badRequest("InvalidFilterKey", "filter key %q is not served here (want InstanceIds or tag:Key)", f.Key)
