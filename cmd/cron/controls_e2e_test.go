@@ -238,6 +238,9 @@ func TestE2EDryRunShadowsAWholeOutage(t *testing.T) {
 		t.Fatalf("dry run: action %q:\n%s", inv.action(), inv.stdout)
 		return false
 	})
+	if !strings.Contains(shadowLog.String(), `"message":"dry run: would push generation 0 of NAM: env file missing`) {
+		t.Errorf("the dry run does not say it would write the missing env file:\n%s", shadowLog.String())
+	}
 	if would.summary["to"] != "EU" || would.summary["dry_run"] != true {
 		t.Fatalf("would_failover summary %v, want to EU", would.summary)
 	}
@@ -291,8 +294,9 @@ func TestE2EDryRunShadowsAWholeOutage(t *testing.T) {
 	if s := f.readState(); s.Generation != 1 || s.ActiveRegion != "EU" {
 		t.Errorf("real state %+v", s)
 	}
+	// The hosts now run what the dry run would have done: nothing to push.
 	if inv := dry.run(); inv.action() != "none" || f.starts() != 2 {
-		t.Errorf("dry run after the real failover: action %q starts %d", inv.action(), f.starts())
+		t.Errorf("dry run after the real failover: action %q starts %d:\n%s", inv.action(), f.starts(), inv.stdout)
 	}
 	st := dry.run("status")
 	if !strings.Contains(st.stdout, "active region:  EU") || !strings.Contains(st.stdout, "failover  NAM -> EU") {

@@ -23,8 +23,9 @@
 // later invocation. No stored time can hold a switch back
 // for longer than the rule that wrote it intended (see Policy.MaxSkew and
 // Claim). While a pause is in force no automatic switch happens, and a
-// forced one still does. A dry run (DRY_RUN) never touches Deps.Store,
-// Pusher or Env: it runs on Deps.DryRunStore and reports would_<action>.
+// forced one still does. A dry run (DRY_RUN) never touches Deps.Store or
+// Pusher and only compares the env file (Env.Compare): it runs on
+// Deps.DryRunStore and reports would_<action>.
 // The package knows no AWS, HTTP, file or XML-RPC details, and
 // reads no clock but Deps.Now.
 package check

@@ -58,7 +58,7 @@ type Deps struct {
 	Fault func(ctx context.Context, p FaultPoint) error
 	// DryRunStore is the dry run's own state, beside the real one
 	// (<STATE_FILE>.dry-run, <STATE_KEY>#dry-run); required with DRY_RUN,
-	// which then never touches Store, Pusher or Env (see dryrun.go).
+	// which then never touches Store or Pusher (see dryrun.go).
 	DryRunStore state.Store
 }
 
@@ -248,16 +248,28 @@ func (r *runner) check(ctx context.Context) (Result, observed, error) {
 	// the hosts' env file is made to say what the state says.
 	var pushErr error
 	repushed := false
+	pre, cancel := reserveProbeTime(ctx, r.cfg)
 	if s.Pending != nil {
-		s, repushed, pushErr = r.repush(ctx, s)
+		s, repushed, pushErr = r.repush(pre, s)
 	} else {
-		s, repushed, pushErr = r.converge(ctx, s)
+		s, repushed, pushErr = r.converge(pre, s)
 	}
+	cancel()
 	if errors.Is(pushErr, state.ErrConflict) {
 		res, err := r.lost(ctx, "pending push claimed by another invocation")
 		return res, observed{}, err
 	}
 	if pushErr != nil && !errors.Is(pushErr, ErrPushIncomplete) && !errors.Is(pushErr, ErrEnvFile) {
+		return r.result(s, ActionPendingPush), observed{}, pushErr
+	}
+	if left, ok := timeLeft(ctx); ok && left < minProbeTime(r.cfg) {
+		// A probe cut short by our own deadline says nothing of the region:
+		// observing now would start a false outage.
+		r.log.Warn("the push took the invocation's time: nothing probed, the outage clock stands still (a supervisord or host that is slow to answer; see CHECK_TIMEOUT)",
+			"left_ms", float64(left)/float64(time.Millisecond), "action", string(ActionPendingPush))
+		if pushErr == nil {
+			pushErr = ErrNoTimeToProbe
+		}
 		return r.result(s, ActionPendingPush), observed{}, pushErr
 	}
 
@@ -384,11 +396,11 @@ func (r *runner) force(ctx context.Context, req FailoverRequest) (Result, observ
 		if !req.Force {
 			res := r.result(s, ActionNone)
 			res.Reason = "refused: " + to + " failed its pre-flight"
-			r.log.Warn("forced failover refused: "+to+" failed its pre-flight", "region", to, "error", errString(pr.Err))
+			r.log.Warn("forced failover refused: "+to+" failed its pre-flight", append([]any{"region", to, "error", errString(pr.Err)}, phaseAttrs(pr)...)...)
 			return res, seen, &PreflightError{Region: to, Err: pr.Err}
 		}
 		reason = "forced past a failed pre-flight: " + errString(pr.Err)
-		r.log.Warn("forced failover past a failed pre-flight", "region", to, "error", errString(pr.Err), "by", req.By)
+		r.log.Warn("forced failover past a failed pre-flight", append([]any{"region", to, "error", errString(pr.Err), "by", req.By}, phaseAttrs(pr)...)...)
 	}
 	next := Intent(s, to, cloud, r.now())
 	next.PreviousRegion = from
@@ -420,3 +432,35 @@ func (r *runner) hostsRegion(ctx context.Context, s state.State) string {
 
 // switches reports whether a is an automatic switch that writes an intent.
 func switches(a Action) bool { return a == ActionFailover || a == ActionFailback }
+
+// ErrNoTimeToProbe means the step before the probes (a re-push, or making
+// the env file say what the state says) used up the invocation's deadline:
+// nothing was probed and the outage clock was left alone.
+var ErrNoTimeToProbe = errors.New("check: no time left to probe")
+
+// timeLeft is the time until ctx's deadline, in the real clock: what the
+// network calls still have.
+func timeLeft(ctx context.Context) (time.Duration, bool) {
+	dl, ok := ctx.Deadline()
+	return time.Until(dl), ok
+}
+
+// reserveProbeTime returns ctx for the steps before observe, ending early
+// enough to leave the probes minProbeTime plus a second for the state
+// writes: a pusher or poller follows its commands until its context's
+// deadline (SSM: a slow host's restart), and must not take the probes' time.
+// Without a deadline ctx is returned as it is.
+func reserveProbeTime(ctx context.Context, cfg *config.Config) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, dl.Add(-minProbeTime(cfg)-time.Second))
+}
+
+// minProbeTime is the least time the probes need to say something about
+// the regions: a second (a healthy cloud answers well within it), or
+// PROBE_TIMEOUT when that is shorter.
+func minProbeTime(cfg *config.Config) time.Duration {
+	return min(cfg.ProbeTimeout, time.Second)
+}
