@@ -44,6 +44,11 @@ var commands = []command{
 	{"simulate", "simulate", "replay a timeline through the decision engine (--timeline CSV or --log F|-; --json, --svg F): no network, state or restarts", simulateCommand},
 }
 
+// decisionOnly names the subcommands that only decide: they probe nothing
+// and touch no host, so they need the failover list and the decision
+// settings only (config.LoadDecision, and no ValidateHost).
+var decisionOnly = map[string]bool{"simulate": true}
+
 // defaultCommand runs when the first argument is not a subcommand's name.
 const defaultCommand = "check"
 
@@ -111,9 +116,10 @@ func (o *overrideValue) IsBoolFlag() bool { return o.isBool }
 // parseArgs finds the subcommand in args, parses its flags and loads the
 // configuration. The subcommand comes first; flags before it are read as
 // the default command's, and a subcommand's name after them still selects
-// it (extcloud-failover --dry-run status). -h and --help return the
-// subcommand and flag.ErrHelp before any value is checked; a bad command
-// line returns a *usageError, a bad value a *config.Error.
+// it (extcloud-failover --dry-run status). -h and --help return flag.ErrHelp
+// before any value is checked, with the subcommand when one was named (nil
+// for the general help); a bad command line returns a *usageError, a bad
+// value a *config.Error.
 func parseArgs(args []string, lookupEnv func(string) (string, bool)) (*command, body, *config.Config, error) {
 	name, explicit := defaultCommand, false
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -128,21 +134,28 @@ func parseArgs(args []string, lookupEnv func(string) (string, bool)) (*command, 
 	err := fs.Parse(args)
 	if err == nil && !explicit && fs.NArg() > 0 {
 		if next := findCommand(fs.Arg(0)); next != nil {
-			cmd = next
-			rest := fs.Args()[1:]
+			cmd, explicit = next, true
+			args = fs.Args()[1:]
 			fs, _, run = cmd.flagSet(&overrides)
-			err = fs.Parse(rest)
+			err = fs.Parse(args)
 		}
 	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+		if !explicit {
+			return nil, nil, nil, err
+		}
 		return cmd, nil, nil, err
 	case err != nil:
-		return cmd, nil, nil, &usageError{fmt.Sprintf("%s: %s (extcloud-failover %s --help lists its flags)", cmd.name, oneLine(err.Error()), cmd.name)}
+		return cmd, nil, nil, &usageError{fmt.Sprintf("%s: %s (%sextcloud-failover %s --help lists its flags)", cmd.name, oneLine(err.Error()), flagHint(fs, args), cmd.name)}
 	case fs.NArg() > 0:
 		return cmd, nil, nil, unknownCommand(fs.Arg(0))
 	}
-	cfg, err := config.Load(lookupEnv, overrides)
+	load := config.Load
+	if decisionOnly[cmd.name] {
+		load = config.LoadDecision
+	}
+	cfg, err := load(lookupEnv, overrides)
 	if err != nil {
 		return cmd, nil, nil, err
 	}
@@ -194,17 +207,23 @@ func oneLine(s string) string {
 	return b.String()
 }
 
-// usage writes --help: the subcommands, cmd's own flags, then every
+// usage writes --help. Without a subcommand (nil): every subcommand. With
+// one: its synopsis, what it does and its own flags. Then every
 // configuration flag with its variable, default and meaning.
 func usage(w io.Writer, cmd *command) {
-	fmt.Fprint(w, "usage: extcloud-failover [command] [flags]\n\ncommands:\n")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-18s %s\n", c.synopsis, c.help)
-	}
-	if _, own, _ := cmd.flagSet(new([]config.Override)); len(own) > 0 {
-		fmt.Fprintf(w, "\n%s flags:\n", cmd.name)
-		for _, f := range own {
-			fmt.Fprintf(w, "  --%s\n        %s\n", f.Name, f.Usage)
+	if cmd == nil {
+		fmt.Fprint(w, "usage: extcloud-failover [command] [flags]\n\ncommands:\n")
+		for _, c := range commands {
+			fmt.Fprintf(w, "  %-18s %s\n", c.synopsis, c.help)
+		}
+	} else {
+		fmt.Fprintf(w, "usage: extcloud-failover %s [flags]\n\n%s\n", cmd.synopsis, cmd.help)
+		if _, own, _ := cmd.flagSet(new([]config.Override)); len(own) > 0 {
+			fmt.Fprintf(w, "\n%s flags:\n", cmd.name)
+			for _, f := range own {
+				meta, text := ownMeta(f)
+				fmt.Fprintf(w, "  --%s%s\n        %s\n", f.Name, meta, text)
+			}
 		}
 	}
 	fmt.Fprint(w, "\nflags (each overrides the environment variable of the same name):\n")
@@ -226,4 +245,61 @@ func defaultNote(v config.Variable) string {
 		return " (default " + v.Default + ")"
 	}
 	return ""
+}
+
+// ownMeta is what a subcommand's own flag takes, for usage (nothing for a
+// boolean, else the `NAME` its usage backquotes, or VALUE), and its usage
+// without the backquotes.
+func ownMeta(f *flag.Flag) (meta, text string) {
+	name, text := flag.UnquoteUsage(f)
+	if isBoolFlag(f) {
+		return "", text
+	}
+	if name == "" || name == "value" || name == "string" {
+		name = "value"
+	}
+	return " " + strings.ToUpper(name), text
+}
+
+// flagHint helps with the first flag in args that fs does not define: the
+// other subcommands that take it, or the flag of this one it is a letter or
+// two from. It ends in "; " or " " when it says something.
+func flagHint(fs *flag.FlagSet, args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
+			return ""
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if f := fs.Lookup(name); f != nil {
+			if !hasValue && !isBoolFlag(f) {
+				i++ // its value
+			}
+			continue
+		}
+		var takers []string
+		for _, c := range commands {
+			other := flag.NewFlagSet(c.name, flag.ContinueOnError)
+			c.flags(other)
+			if other.Lookup(name) != nil {
+				takers = append(takers, c.name)
+			}
+		}
+		if len(takers) > 0 {
+			return fmt.Sprintf("--%s is a flag of %s; ", name, strings.Join(takers, " and "))
+		}
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if best := config.Closest(name, names); best != "" {
+			return "did you mean --" + best + "? "
+		}
+		return ""
+	}
+	return ""
+}
+
+// isBoolFlag reports whether f takes no value (--json, --force).
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

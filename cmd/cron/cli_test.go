@@ -68,9 +68,14 @@ func TestCommandLineErrors(t *testing.T) {
 		{"unknown hostile flag", []string{"--no\npe=1"}, `check: flag provided but not defined: -no\npe (extcloud-failover check --help lists its flags)`},
 		{"flag needs value", []string{"--probe-timeout"}, `check: flag needs an argument: -probe-timeout (extcloud-failover check --help lists its flags)`},
 		{"bad flag syntax", []string{"---x"}, `check: bad flag syntax: ---x (extcloud-failover check --help lists its flags)`},
-		{"json is status's", []string{"check", "--json"}, `check: flag provided but not defined: -json (extcloud-failover check --help lists its flags)`},
-		{"json without a command", []string{"--json"}, `check: flag provided but not defined: -json (extcloud-failover check --help lists its flags)`},
-		{"to is failover's", []string{"status", "--to", "EU"}, `status: flag provided but not defined: -to (extcloud-failover status --help lists its flags)`},
+		{"json is status's", []string{"check", "--json"}, `check: flag provided but not defined: -json (--json is a flag of status and simulate; extcloud-failover check --help lists its flags)`},
+		{"json without a command", []string{"--json"}, `check: flag provided but not defined: -json (--json is a flag of status and simulate; extcloud-failover check --help lists its flags)`},
+		{"to is failover's", []string{"status", "--to", "EU"}, `status: flag provided but not defined: -to (--to is a flag of failover; extcloud-failover status --help lists its flags)`},
+		// A typo in a flag: the nearest flag of the subcommand, when one is close.
+		{"typo in a configuration flag", []string{"--probe-timout", "5s"}, `check: flag provided but not defined: -probe-timout (did you mean --probe-timeout? extcloud-failover check --help lists its flags)`},
+		{"typo after good flags", []string{"-r", "EU", "--dry-run", "--failover-treshold=2m"}, `check: flag provided but not defined: -failover-treshold (did you mean --failover-threshold? extcloud-failover check --help lists its flags)`},
+		{"typo in an own flag", []string{"failover", "--too", "EU"}, `failover: flag provided but not defined: -too (did you mean --to? extcloud-failover failover --help lists its flags)`},
+		{"typo after the command", []string{"--dry-run", "status", "--jsno"}, `status: flag provided but not defined: -jsno (did you mean --json? extcloud-failover status --help lists its flags)`},
 		{"json not a boolean", []string{"status", "--json=maybe"}, `status: invalid boolean value "maybe" for -json: parse error (extcloud-failover status --help lists its flags)`},
 		// Subcommands and stray arguments.
 		{"unknown command", []string{"frobnicate"}, `unknown command or argument "frobnicate" (want check, status, failover, pause, resume, doctor, validate, watch, simulate; --help lists the flags)`},
@@ -94,6 +99,12 @@ func TestCommandLineErrors(t *testing.T) {
 	_, _, _, err := parseArgs([]string{"status", "--json=" + big}, mapLookup(cliEnv()))
 	if err == nil || !strings.HasPrefix(err.Error(), `status: invalid boolean value "AAAA`) {
 		t.Fatalf("error %v, want the flag package's invalid boolean value", err)
+	}
+	checkOneLine(t, err)
+	// A huge unknown flag gets no suggestion and stays one line.
+	_, _, _, err = parseArgs([]string{"--" + big}, mapLookup(cliEnv()))
+	if err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Fatalf("error %.200v, want the flag package's own", err)
 	}
 	checkOneLine(t, err)
 	// A bad value is a *config.Error naming the flag.
@@ -182,16 +193,38 @@ func TestCommandSelection(t *testing.T) {
 	}
 }
 
-// TestHelp: help wins even when the configuration is bad, and lists the
-// subcommands, the subcommand's own flags and every configuration flag.
+// TestHelp: help wins even when the configuration is bad. Without a
+// subcommand it lists the subcommands; with one, that subcommand's
+// synopsis, what it does and its own flags with what they take. Both list
+// every configuration flag.
 func TestHelp(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"status", "--help"}, {"--dry-run", "failover", "-h"}} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
+	general := []string{
+		"usage: extcloud-failover [command] [flags]\n",
+		"  status [--json]    print the active region, outage, pending hosts, pause and audit trail\n",
+		"  pause [--for D]    hold automatic switches for D (default 1h, at most 7 days; --reason T)\n",
+	}
+	for _, tt := range []struct {
+		args []string
+		want []string // in the output, in order
+		not  []string
+	}{
+		{[]string{"-h"}, general, []string{"status flags:"}},
+		{[]string{"--help"}, general, nil},
+		{[]string{"-help"}, general, nil},
+		{[]string{"status", "--help"}, []string{"usage: extcloud-failover status [--json] [flags]\n\nprint the active region, outage, pending hosts, pause and audit trail\n",
+			"status flags:\n  --json\n        print JSON\n"}, []string{"commands:\n", "failover flags:"}},
+		{[]string{"--dry-run", "failover", "-h"}, []string{"usage: extcloud-failover failover --to R [flags]\n",
+			"failover flags:\n  --force\n        switch even when the region fails its pre-flight\n  --to VALUE\n        the region to switch to (required)\n"}, []string{"commands:\n"}},
+		{[]string{"simulate", "--help"}, []string{"usage: extcloud-failover simulate [flags]\n",
+			"  --log FILE\n        replay the checker's JSON log from FILE (- for stdin)\n",
+			"  --timeline FILE\n        a CSV FILE of region conditions: seconds,NAM,EU,APAC with up, down or dark\n"}, []string{"`"}},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			if code := run(context.Background(), args, mapLookup(nil), &stdout, &stderr); code != exitOK || stderr.Len() != 0 {
-				t.Fatalf("run(%q) = %d, stderr %q; want 0 and nothing", args, code, stderr.String())
+			if code := run(context.Background(), tt.args, mapLookup(nil), &stdout, &stderr); code != exitOK || stderr.Len() != 0 {
+				t.Fatalf("run(%q) = %d, stderr %q; want 0 and nothing", tt.args, code, stderr.String())
 			}
 			out := stdout.String()
 			for _, v := range config.Variables() {
@@ -199,23 +232,22 @@ func TestHelp(t *testing.T) {
 					t.Errorf("usage does not list %s / %s", v.Env, v.Flags[len(v.Flags)-1])
 				}
 			}
-			for _, want := range []string{
-				"usage: extcloud-failover [command] [flags]\n",
-				"  status [--json]    print the active region, outage, pending hosts, pause and audit trail\n",
-				"  pause [--for D]    hold automatic switches for D (default 1h, at most 7 days; --reason T)\n",
+			want := append(tt.want,
 				"  -r, --region, --ext-cloud-region REGION  (env EXT_CLOUD_REGION)\n",
-				"  --probe-timeout DURATION  (env PROBE_TIMEOUT)\n        deadline of one probe; less than CHECK_TIMEOUT (default 5s)\n",
-				"  --dry-run  (env DRY_RUN)\n",
 				"        the primary region, active when there is no state yet (default: the first region of the list)\n",
-			} {
-				if !strings.Contains(out, want) {
-					t.Errorf("usage lacks %q; got:\n%s", want, out)
+				"  --probe-timeout DURATION  (env PROBE_TIMEOUT)\n        deadline of one probe; less than CHECK_TIMEOUT (default 5s)\n",
+				"  --dry-run  (env DRY_RUN)\n")
+			rest := out
+			for _, w := range want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("usage lacks %q (or has it out of order); got:\n%s", w, out)
 				}
+				rest = rest[i+len(w):]
 			}
-			own := map[string]string{"status": "status flags:\n  --json\n        print JSON\n", "failover": "failover flags:\n  --force\n        switch even when the region fails its pre-flight\n  --to\n        the region to switch to (required)\n"}
-			for name, section := range own {
-				if strings.Contains(strings.Join(args, " "), name) != strings.Contains(out, section) {
-					t.Errorf("usage for %q: %s section shown = %v", args, name, strings.Contains(out, section))
+			for _, n := range tt.not {
+				if strings.Contains(out, n) {
+					t.Errorf("usage has %q; got:\n%s", n, out)
 				}
 			}
 		})
@@ -279,5 +311,28 @@ func TestCommandsTable(t *testing.T) {
 	}
 	if findCommand(defaultCommand) == nil {
 		t.Errorf("default command %q is not in the table", defaultCommand)
+	}
+}
+
+// TestValidateNamesNearMisses: a variable set with a typo leaves its
+// default in force without a word; validate names it, and what it is
+// near, on stderr, and still succeeds (another tool may read such a name).
+func TestValidateNamesNearMisses(t *testing.T) {
+	t.Parallel()
+	env := cliEnv()
+	env["ENV_FILE"] = filepath.Join(t.TempDir(), "ext_cloud.env")
+	env["FAILOVER_TRESHOLD"] = "2m"
+	environ := func() []string {
+		var out []string
+		for k, v := range env {
+			out = append(out, k+"="+v)
+		}
+		return out
+	}
+	var stdout, stderr bytes.Buffer
+	code := runEnv(context.Background(), []string{"validate"}, mapLookup(env), environ, &stdout, &stderr)
+	want := "extcloud-failover: warning: FAILOVER_TRESHOLD is set but not read: did you mean FAILOVER_THRESHOLD? (FAILOVER_THRESHOLD keeps its default)\n"
+	if code != exitOK || stderr.String() != want || !strings.HasPrefix(stdout.String(), "configuration ok: 3 regions") || !strings.HasSuffix(stdout.String(), " (doctor checks the folders, supervisord and regions)\n") {
+		t.Errorf("validate = %d, stdout %q, stderr %q; want 0, configuration ok and %q", code, stdout.String(), stderr.String(), want)
 	}
 }

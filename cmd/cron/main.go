@@ -18,7 +18,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	code := runEnv(ctx, os.Args[1:], os.LookupEnv, os.Environ, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -26,9 +26,9 @@ func TestControlFlags(t *testing.T) {
 		{[]string{"pause", "--for", "0s"}, "extcloud-failover: --for: 0s must be more than 0 (e.g. 2h)\n"},
 		{[]string{"pause", "--reason", "a\nb"}, "extcloud-failover: --reason: has a control character or invalid UTF-8 (want one line of text)\n"},
 		{[]string{"pause", "--reason", strings.Repeat("x", 201)}, "extcloud-failover: --reason: 201 bytes (want at most 200)\n"},
-		{[]string{"status", "--for", "1h"}, "extcloud-failover: status: flag provided but not defined: -for (extcloud-failover status --help lists its flags)\n"},
-		{[]string{"resume", "--reason", "x"}, "extcloud-failover: resume: flag provided but not defined: -reason (extcloud-failover resume --help lists its flags)\n"},
-		{[]string{"check", "--force"}, "extcloud-failover: check: flag provided but not defined: -force (extcloud-failover check --help lists its flags)\n"},
+		{[]string{"status", "--for", "1h"}, "extcloud-failover: status: flag provided but not defined: -for (--for is a flag of pause; extcloud-failover status --help lists its flags)\n"},
+		{[]string{"resume", "--reason", "x"}, "extcloud-failover: resume: flag provided but not defined: -reason (--reason is a flag of pause; extcloud-failover resume --help lists its flags)\n"},
+		{[]string{"check", "--force"}, "extcloud-failover: check: flag provided but not defined: -force (--force is a flag of failover; extcloud-failover check --help lists its flags)\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), tt.args, mapLookup(env), &stdout, &stderr); code != exitUsage || stderr.String() != tt.want {

@@ -37,16 +37,25 @@ type app struct {
 	// lookupEnv is the environment the configuration came from: watch reads
 	// supervisord's SUPERVISOR_* variables in it, the audit trail $USER.
 	lookupEnv func(string) (string, bool)
+	// environ lists that environment (KEY=VALUE), for validate's near
+	// misses; nil when the caller cannot list it.
+	environ func() []string
 }
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	return runEnv(ctx, args, lookupEnv, nil, stdout, stderr)
+}
+
+// runEnv is run with environ, which lists the environment lookupEnv reads
+// (os.Environ), so that validate can name variables set but not read.
+func runEnv(ctx context.Context, args []string, lookupEnv func(string) (string, bool), environ func() []string, stdout, stderr io.Writer) int {
 	cmd, body, cfg, err := parseArgs(args, lookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(stdout, cmd)
 		return exitOK
 	}
-	if err == nil {
+	if err == nil && !decisionOnly[cmd.name] {
 		err = cfg.ValidateHost()
 	}
 	if err != nil {
@@ -56,12 +65,21 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
-	return body(ctx, &app{cfg: cfg, stdout: stdout, stderr: stderr, lookupEnv: lookupEnv})
+	return body(ctx, &app{cfg: cfg, stdout: stdout, stderr: stderr, lookupEnv: lookupEnv, environ: environ})
 }
 
 func (a *app) validate(context.Context) int {
-	fmt.Fprintf(a.stdout, "configuration ok: %d regions, primary %s, state %s, env file %s\n",
+	// Only the configuration: a missing folder or a supervisord that is down
+	// is found by doctor, which the line names.
+	fmt.Fprintf(a.stdout, "configuration ok: %d regions, primary %s, state %s, env file %s (doctor checks the folders, supervisord and regions)\n",
 		len(a.cfg.Regions), a.cfg.Primary(), a.cfg.StateFile, a.cfg.EnvFile)
+	if a.environ != nil {
+		// A warning, not an error: another tool may read a name that is
+		// near one of ours (DD_AGENT_PORT).
+		for _, m := range config.NearMisses(a.environ()) {
+			fmt.Fprintf(a.stderr, "extcloud-failover: warning: %s is set but not read: did you mean %s? (%[2]s keeps its default)\n", m.Name, m.Variable)
+		}
+	}
 	return exitOK
 }
 

@@ -142,9 +142,9 @@ func plural(n int, one, many string) string {
 // simulateCommand is simulate's own flags and its body.
 func simulateCommand(fs *flag.FlagSet) body {
 	var f simulateFlags
-	fs.StringVar(&f.timeline, "timeline", "", "CSV timeline: seconds,NAM,EU,APAC with up, down or dark")
-	fs.StringVar(&f.log, "log", "", "the checker's JSON log to replay (- for stdin)")
+	fs.StringVar(&f.timeline, "timeline", "", "a CSV `FILE` of region conditions: seconds,NAM,EU,APAC with up, down or dark")
+	fs.StringVar(&f.log, "log", "", "replay the checker's JSON log from `FILE` (- for stdin)")
 	fs.BoolVar(&f.json, "json", false, "print the summary as one JSON document")
-	fs.StringVar(&f.svg, "svg", "", "also draw the timeline to this SVG file")
+	fs.StringVar(&f.svg, "svg", "", "also draw the timeline to this SVG `FILE`")
 	return func(_ context.Context, a *app) int { return runSimulate(a.cfg, f, os.Stdin, a.stdout, a.stderr) }
 }

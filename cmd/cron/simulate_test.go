@@ -177,7 +177,7 @@ func TestSimulateBadInput(t *testing.T) {
 		{"bad cell", []string{"--timeline", bad}, "extcloud-failover: --timeline " + bad + `: line 3: EU is "sideways" (want up, down or dark)` + "\n"},
 		{"missing file", []string{"--timeline", filepath.Join(dir, "none.csv")}, "extcloud-failover: --timeline: open " + filepath.Join(dir, "none.csv") + ": no such file or directory\n"},
 		{"empty log", []string{"--log", "-"}, "extcloud-failover: --log -: no \"check complete\" line with a regions field\n"},
-		{"flag of another command", []string{"--to", "EU", "--timeline", bad}, "extcloud-failover: simulate: flag provided but not defined: -to (extcloud-failover simulate --help lists its flags)\n"},
+		{"flag of another command", []string{"--to", "EU", "--timeline", bad}, "extcloud-failover: simulate: flag provided but not defined: -to (--to is a flag of failover; extcloud-failover simulate --help lists its flags)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,6 +185,45 @@ func TestSimulateBadInput(t *testing.T) {
 			code, out, errOut := simulate(t, simEnv, "", tt.args...)
 			if code != 2 || errOut != tt.want || out != "" {
 				t.Errorf("exit %d, stderr %q, stdout %q; want 2, %q", code, errOut, out, tt.want)
+			}
+		})
+	}
+}
+
+// TestSimulateNeedsOnlyTheDecisionSettings runs simulate as on a laptop:
+// it touches no host and probes nothing, so it needs only the failover
+// list and the decision settings, not the probe ids, PREFLIGHT_URL or
+// SUPERVISOR_PROGRAMS that a check needs. A bad value is still refused.
+func TestSimulateNeedsOnlyTheDecisionSettings(t *testing.T) {
+	t.Parallel()
+	list := "NAM=nam.example.com,EU=eu.example.com,APAC=apac.example.com"
+	timeline := filepath.Join("..", "..", "docs", "timelines", "flapping.csv")
+	tests := []struct {
+		name string
+		env  map[string]string
+		code int
+		want string // in stdout when 0, stderr otherwise
+	}{
+		{"only the list", map[string]string{"EXT_CLOUD_FAILOVER_LIST": list}, exitOK, "summary: 1 switch, 0 gaps, 0s in all_down, ends on EU\n"},
+		{"a tunnel probe URL without PREFLIGHT_URL", map[string]string{"EXT_CLOUD_FAILOVER_LIST": list, "CLOUDLOOKUP_URL": "https://localhost:8443/v2/{org_id}/cloudlookup/{txn_id}"},
+			exitOK, "summary: 1 switch, 0 gaps, 0s in all_down, ends on EU\n"},
+		{"a decision setting", map[string]string{"EXT_CLOUD_FAILOVER_LIST": list, "RECOVERY_PROBES": "1"}, exitOK, "summary: 0 switches, 0 gaps, 0s in all_down, ends on NAM\n"},
+		{"no list", map[string]string{}, exitUsage, "extcloud-failover: EXT_CLOUD_FAILOVER_LIST: empty (want REGION=CLOUD,... e.g. NAM=nam.example.com,EU=eu.example.com)\n"},
+		{"a bad decision setting", map[string]string{"EXT_CLOUD_FAILOVER_LIST": list, "FAILOVER_THRESHOLD": "4"}, exitUsage, "extcloud-failover: FAILOVER_THRESHOLD: \"4\" is not a duration (want e.g. 4m)\n"},
+		{"a bad value elsewhere", map[string]string{"EXT_CLOUD_FAILOVER_LIST": list, "SUPERVISOR_PROGRAMS": "a b"}, exitUsage,
+			"extcloud-failover: SUPERVISOR_PROGRAMS: entry 1 \"a b\": character ' ' not allowed (want A-Z a-z 0-9 _ . - and group:name or group:*)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"simulate", "--timeline", timeline}, mapLookup(tt.env), &stdout, &stderr)
+			got := stdout.String()
+			if tt.code != exitOK {
+				got = stderr.String()
+			}
+			if code != tt.code || !strings.Contains(got, tt.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d and %q", code, stdout.String(), stderr.String(), tt.code, tt.want)
 			}
 		})
 	}

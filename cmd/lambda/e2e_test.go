@@ -486,7 +486,7 @@ func TestLambdaSlowHostConvergesWithOneCommand(t *testing.T) {
 	if invocations < 2 {
 		t.Errorf("%d invocations; the restart cannot fit in one", invocations)
 	}
-	wantLog(t, inv, "info", "failover converged")
+	wantLog(t, inv, "info", "push converged: every host runs the generation")
 
 	cmds := fl.ssm.Commands()
 	if len(cmds) != 1 {

@@ -125,15 +125,12 @@ func (seen observed) regionReports() map[string]RegionReport {
 	return out
 }
 
-// probeTarget probes a forced failover's target. A failed pre-flight is
-// logged and does not stop the failover.
+// probeTarget probes a forced failover's target; the caller refuses or
+// forces past a failed pre-flight, and logs which.
 func (r *runner) probeTarget(ctx context.Context, target config.Region) observed {
 	seen := observed{probe: r.preflightProber().Probe(ctx, target)}
 	r.probeMetrics(seen.probe)
 	seen.probes = []probe.Result{seen.probe}
-	if !seen.probe.Healthy {
-		r.log.Warn("forced failover target failed its pre-flight; switching anyway", append([]any{"region", target.Name, "error", errString(seen.probe.Err)}, phaseAttrs(seen.probe)...)...)
-	}
 	return seen
 }
 

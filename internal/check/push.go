@@ -147,7 +147,7 @@ func (r *runner) settle(ctx context.Context, s state.State, result remote.Result
 	case err != nil:
 		return s, false, err
 	case out.converged:
-		r.log.Info("failover converged", "generation", p.Generation, "region", p.Region)
+		r.log.Info("push converged: every host runs the generation", "generation", p.Generation, "region", p.Region)
 		return s, false, nil
 	case s.Pending == nil || s.Pending.Generation != p.Generation:
 		return s, false, nil // another invocation recorded or superseded it

@@ -260,6 +260,16 @@ func (r *runner) check(ctx context.Context) (Result, observed, error) {
 	if pushErr != nil && !errors.Is(pushErr, ErrPushIncomplete) && !errors.Is(pushErr, ErrEnvFile) {
 		return r.result(s, ActionPendingPush), observed{}, pushErr
 	}
+	if left, ok := timeLeft(ctx); ok && left < minProbeTime(r.cfg) {
+		// A probe cut short by our own deadline says nothing of the region:
+		// observing now would start a false outage.
+		r.log.Warn("the push took the invocation's time: nothing probed, the outage clock stands still (a supervisord or host that is slow to answer; see CHECK_TIMEOUT)",
+			"left_ms", float64(left)/float64(time.Millisecond), "action", string(ActionPendingPush))
+		if pushErr == nil {
+			pushErr = ErrNoTimeToProbe
+		}
+		return r.result(s, ActionPendingPush), observed{}, pushErr
+	}
 
 	active := s.ActiveRegion
 	seen := r.observe(ctx, s)
@@ -384,11 +394,11 @@ func (r *runner) force(ctx context.Context, req FailoverRequest) (Result, observ
 		if !req.Force {
 			res := r.result(s, ActionNone)
 			res.Reason = "refused: " + to + " failed its pre-flight"
-			r.log.Warn("forced failover refused: "+to+" failed its pre-flight", "region", to, "error", errString(pr.Err))
+			r.log.Warn("forced failover refused: "+to+" failed its pre-flight", append([]any{"region", to, "error", errString(pr.Err)}, phaseAttrs(pr)...)...)
 			return res, seen, &PreflightError{Region: to, Err: pr.Err}
 		}
 		reason = "forced past a failed pre-flight: " + errString(pr.Err)
-		r.log.Warn("forced failover past a failed pre-flight", "region", to, "error", errString(pr.Err), "by", req.By)
+		r.log.Warn("forced failover past a failed pre-flight", append([]any{"region", to, "error", errString(pr.Err), "by", req.By}, phaseAttrs(pr)...)...)
 	}
 	next := Intent(s, to, cloud, r.now())
 	next.PreviousRegion = from
@@ -420,3 +430,22 @@ func (r *runner) hostsRegion(ctx context.Context, s state.State) string {
 
 // switches reports whether a is an automatic switch that writes an intent.
 func switches(a Action) bool { return a == ActionFailover || a == ActionFailback }
+
+// ErrNoTimeToProbe means the step before the probes (a re-push, or making
+// the env file say what the state says) used up the invocation's deadline:
+// nothing was probed and the outage clock was left alone.
+var ErrNoTimeToProbe = errors.New("check: no time left to probe")
+
+// timeLeft is the time until ctx's deadline, in the real clock: what the
+// network calls still have.
+func timeLeft(ctx context.Context) (time.Duration, bool) {
+	dl, ok := ctx.Deadline()
+	return time.Until(dl), ok
+}
+
+// minProbeTime is the least time the probes need to say something about
+// the regions: a second (a healthy cloud answers well within it), or
+// PROBE_TIMEOUT when that is shorter.
+func minProbeTime(cfg *config.Config) time.Duration {
+	return min(cfg.ProbeTimeout, time.Second)
+}

@@ -756,7 +756,7 @@ func TestRunPollsAPushInFlight(t *testing.T) {
 	if res.Action != ActionPendingPush || len(res.PendingHosts) != 0 || w.load().Pending != nil {
 		t.Fatalf("third check = %+v, pending %+v; want converged", res, w.load().Pending)
 	}
-	if !strings.Contains(w.logs.String(), `"msg":"failover converged"`) {
-		t.Errorf("no failover converged line")
+	if !strings.Contains(w.logs.String(), `"msg":"push converged: every host runs the generation"`) {
+		t.Errorf("no push converged line")
 	}
 }

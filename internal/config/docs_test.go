@@ -56,3 +56,38 @@ func checkTable(t *testing.T, path string) {
 		}
 	}
 }
+
+// TestDocsErrorExamples: each configuration error the docs quote is one
+// that Load really gives, for the setting it names.
+func TestDocsErrorExamples(t *testing.T) {
+	t.Parallel()
+	list := "NAM=nam.example.com,EU=eu.example.com,APAC=apac.example.com"
+	tests := []struct {
+		doc  string
+		env  map[string]string
+		over []Override
+		want string
+	}{
+		{"README.md", map[string]string{"EXT_CLOUD_REGION": "EUR"}, nil, `EXT_CLOUD_REGION: unknown region "EUR" (want NAM, EU or APAC)`},
+		{"docs/configuration.md", map[string]string{"EXT_CLOUD_FAILOVER_LIST": "NAM=nam.example.com,EU"}, nil, `EXT_CLOUD_FAILOVER_LIST: entry 2 "EU": want REGION=CLOUD`},
+		{"docs/configuration.md", nil, []Override{{"EXT_CLOUD_REGION", "--region", "EUR"}}, `--region: unknown region "EUR" (want NAM, EU or APAC)`},
+		{"docs/configuration.md", map[string]string{"FAILOVER_THRESHOLD": "abc"}, nil, `FAILOVER_THRESHOLD: "abc" is not a duration (want e.g. 4m)`},
+	}
+	for _, tt := range tests {
+		env := map[string]string{"EXT_CLOUD_FAILOVER_LIST": list, "CONNECTION_KEEPALIVE_ORG_ID": "o", "CONNECTION_KEEPALIVE_TXN_ID": "t"}
+		for k, v := range tt.env {
+			env[k] = v
+		}
+		_, err := Load(mapEnv(env), tt.over)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("Load = %v, want %s", err, tt.want)
+		}
+		doc, err := os.ReadFile(filepath.Join("..", "..", tt.doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(doc, []byte(tt.want)) {
+			t.Errorf("%s does not quote %s", tt.doc, tt.want)
+		}
+	}
+}

@@ -1,6 +1,6 @@
 // This file holds loading: collecting settings from defaults, the
 // environment and the command line's overrides, and building a Config from
-// them (Load, FromEnv).
+// them (Load, LoadDecision, FromEnv).
 
 package config
 
@@ -22,6 +22,8 @@ type setting struct {
 // loader collects settings: defaults, then the environment, then overrides.
 type loader struct {
 	vals map[string]setting // by environment name
+	// decisionOnly skips what only probing needs (see LoadDecision).
+	decisionOnly bool
 }
 
 func newLoader(lookupEnv func(string) (string, bool)) *loader {
@@ -104,4 +106,16 @@ func Load(lookupEnv func(string) (string, bool), overrides []Override) (*Config,
 // then lookupEnv (nil means an empty environment). See ValidateLambda.
 func FromEnv(lookupEnv func(string) (string, bool)) (*Config, error) {
 	return Load(lookupEnv, nil)
+}
+
+// LoadDecision is Load for what only decides (simulate): it probes and
+// pushes nothing, so the ids and PREFLIGHT_URL that filling the probe URLs
+// needs are not required. Every value given is still checked.
+func LoadDecision(lookupEnv func(string) (string, bool), overrides []Override) (*Config, error) {
+	l := newLoader(lookupEnv)
+	l.decisionOnly = true
+	if err := l.override(overrides); err != nil {
+		return nil, err
+	}
+	return l.build()
 }

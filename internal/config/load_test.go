@@ -526,3 +526,43 @@ func TestDatadogSite(t *testing.T) {
 		t.Errorf("ValidateLambda = %v, want only STATE_TABLE missing", err)
 	}
 }
+
+// TestLoadDecision: what only decides needs neither the probe ids nor
+// PREFLIGHT_URL, which Load requires; every value given is still checked.
+func TestLoadDecision(t *testing.T) {
+	t.Parallel()
+	list := "NAM=nam.example.com,EU=eu.example.com"
+	tunnel := "https://localhost:8443/v2/{org_id}/cloudlookup/{txn_id}"
+	tests := []struct {
+		name     string
+		env      map[string]string
+		loadErr  string // Load's error
+		decision string // LoadDecision's error, "" for none
+	}{
+		{"only the list", map[string]string{"EXT_CLOUD_FAILOVER_LIST": list},
+			"CONNECTION_KEEPALIVE_ORG_ID: required by {org_id} in CLOUDLOOKUP_URL (e.g. CONNECTION_KEEPALIVE_ORG_ID=1234)", ""},
+		{"a tunnel without PREFLIGHT_URL", map[string]string{"EXT_CLOUD_FAILOVER_LIST": list, "CLOUDLOOKUP_URL": tunnel},
+			"PREFLIGHT_URL: required when CLOUDLOOKUP_URL has no {cloud}: the candidates cannot be reached through it and are pre-flighted directly (e.g. https://{cloud}/v2/{org_id}/cloudlookup/{txn_id})", ""},
+		{"a bad threshold", map[string]string{"EXT_CLOUD_FAILOVER_LIST": list, "FAILOVER_THRESHOLD": "4"},
+			`FAILOVER_THRESHOLD: "4" is not a duration (want e.g. 4m)`, `FAILOVER_THRESHOLD: "4" is not a duration (want e.g. 4m)`},
+		{"a bad template", map[string]string{"EXT_CLOUD_FAILOVER_LIST": list, "CLOUDLOOKUP_URL": "https://{clod}/"},
+			`CLOUDLOOKUP_URL: unknown placeholder "{clod}" (want {cloud}, {region}, {org_id} or {txn_id})`, `CLOUDLOOKUP_URL: unknown placeholder "{clod}" (want {cloud}, {region}, {org_id} or {txn_id})`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := Load(mapEnv(tt.env), nil); err == nil || err.Error() != tt.loadErr {
+				t.Errorf("Load: %v, want %s", err, tt.loadErr)
+			}
+			c, err := LoadDecision(mapEnv(tt.env), nil)
+			switch {
+			case tt.decision == "" && err != nil:
+				t.Fatalf("LoadDecision: %v, want none", err)
+			case tt.decision != "" && (err == nil || err.Error() != tt.decision):
+				t.Fatalf("LoadDecision: %v, want %s", err, tt.decision)
+			case err == nil && (len(c.Regions) != 2 || c.FailoverThreshold != 4*time.Minute):
+				t.Errorf("LoadDecision = %+v, want the list and the default threshold", c)
+			}
+		})
+	}
+}

@@ -17,27 +17,20 @@ func (l *loader) crossCheck(c *Config) error {
 			return err
 		}
 	}
-	if c.PreflightURL == "" {
-		if !strings.Contains(c.CloudlookupURL, "{cloud}") {
-			return errorf("PREFLIGHT_URL", "required when %s has no {cloud}: the candidates cannot be reached through it and are pre-flighted directly (e.g. %s)",
-				l.field("CLOUDLOOKUP_URL"), examplePreflightURL)
-		}
+	if c.PreflightURL == "" && strings.Contains(c.CloudlookupURL, "{cloud}") {
 		c.PreflightURL = c.CloudlookupURL
 	}
-	templates := []struct{ env, value string }{{"CLOUDLOOKUP_URL", c.CloudlookupURL}, {"PREFLIGHT_URL", c.PreflightURL}}
-	for _, id := range []struct{ place, env, value, example string }{
-		{"{org_id}", "CONNECTION_KEEPALIVE_ORG_ID", c.OrgID, "1234"},
-		{"{txn_id}", "CONNECTION_KEEPALIVE_TXN_ID", c.TxnID, "keepalive-1"},
-	} {
-		for _, tp := range templates {
-			if id.value == "" && strings.Contains(tp.value, id.place) {
-				return errorf(id.env, "required by %s in %s (e.g. %s=%s)", id.place, tp.env, id.env, id.example)
-			}
+	if !l.decisionOnly {
+		if err := l.requireProbeSettings(c); err != nil {
+			return err
 		}
 	}
 	for _, r := range c.Regions {
 		if err := ident.HTTPURL(c.ProbeURL(r)); err != nil {
 			return errorf(l.field("CLOUDLOOKUP_URL"), "for %s gives %s", r.Name, err)
+		}
+		if c.PreflightURL == "" {
+			continue // decision only: nothing is pre-flighted
 		}
 		if err := ident.HTTPURL(c.PreflightProbeURL(r)); err != nil {
 			return errorf(l.field("PREFLIGHT_URL"), "for %s gives %s", r.Name, err)
@@ -140,6 +133,28 @@ func (c *Config) ValidateLambda() error {
 		return errorf("SSM_TARGETS", "required for Lambda (tag:Key=Value or instance IDs, e.g. tag:Role=app)")
 	case c.EnvFile == "":
 		return errorf("ENV_FILE", "required for Lambda: the path on the hosts (e.g. %s)", DefaultEnvFile)
+	}
+	return nil
+}
+
+// requireProbeSettings checks that the probe URLs can be filled: a
+// PREFLIGHT_URL when CLOUDLOOKUP_URL has no {cloud}, and the ids their
+// placeholders name. Only what probes needs them (see LoadDecision).
+func (l *loader) requireProbeSettings(c *Config) error {
+	if c.PreflightURL == "" {
+		return errorf("PREFLIGHT_URL", "required when %s has no {cloud}: the candidates cannot be reached through it and are pre-flighted directly (e.g. %s)",
+			l.field("CLOUDLOOKUP_URL"), examplePreflightURL)
+	}
+	templates := []struct{ env, value string }{{"CLOUDLOOKUP_URL", c.CloudlookupURL}, {"PREFLIGHT_URL", c.PreflightURL}}
+	for _, id := range []struct{ place, env, value, example string }{
+		{"{org_id}", "CONNECTION_KEEPALIVE_ORG_ID", c.OrgID, "1234"},
+		{"{txn_id}", "CONNECTION_KEEPALIVE_TXN_ID", c.TxnID, "keepalive-1"},
+	} {
+		for _, tp := range templates {
+			if id.value == "" && strings.Contains(tp.value, id.place) {
+				return errorf(id.env, "required by %s in %s (e.g. %s=%s)", id.place, tp.env, id.env, id.example)
+			}
+		}
 	}
 	return nil
 }

@@ -7,6 +7,14 @@
 //   - ext_cloud.env is replaced by rename (temp file in the same folder, fsync,
 //     rename, fsync of the folder), mode 0644, only when its content changes,
 //     and never over a file with a newer EXT_CLOUD_GENERATION (fencing).
+//   - It is written in the shell format (export lines the Python handler's
+//     consumers source) or the plain one, and read in either, as is the
+//     handler's own two-line file (generation 0 of its region). Files are
+//     compared by meaning (cloud, region, generation): a same-meaning file in
+//     another form is rewritten keeping its modification time, so it never
+//     causes a restart.
+//   - Programs restart in the handler's order: all stopped in reverse order,
+//     then all started in order, each call waited for.
 //   - A push is idempotent per generation: pushing the same Target again
 //     leaves the same file and restarts only programs that have not been
 //     (re)started since the file was written, judged by supervisord's start

@@ -17,9 +17,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"extcloud-failover/internal/testenv/supervisord"
@@ -28,7 +30,14 @@ import (
 func main() {
 	bin := flag.String("bin", "bin/extcloud-failover", "the checker binary")
 	flag.Parse()
-	if err := demo(*bin, os.Stdout); err != nil {
+	// ^C or SIGTERM ends the demo through its own clean-up: supervisord
+	// runs in its own process group and would otherwise be left running.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	fi, err := os.Stdout.Stat()
+	bold := err == nil && fi.Mode()&os.ModeCharDevice != 0
+	err = demo(ctx, *bin, os.Stdout, bold)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -59,7 +68,10 @@ func startRegion(name string) (*region, error) {
 	return r, nil
 }
 
-func demo(bin string, out io.Writer) error {
+// demo runs the demo, writing to out (headings in bold when bold). It stops
+// when ctx ends, and always removes what it started: the regions,
+// supervisord and its files.
+func demo(ctx context.Context, bin string, out io.Writer, bold bool) error {
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("%s missing: run `make build` first (make demo does)", bin)
 	}
@@ -70,7 +82,11 @@ func demo(bin string, out io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 
-	step := func(format string, a ...any) { fmt.Fprintf(out, "\n\033[1m== "+format+"\033[0m\n", a...) }
+	on, off := "", ""
+	if bold {
+		on, off = "\033[1m", "\033[0m"
+	}
+	step := func(format string, a ...any) { fmt.Fprintf(out, "\n"+on+"== "+format+off+"\n", a...) }
 	var regions []*region
 	for _, n := range []string{"NAM", "EU", "APAC"} {
 		r, err := startRegion(n)
@@ -98,7 +114,7 @@ func demo(bin string, out io.Writer) error {
 		"PROBE_TIMEOUT=1s",
 		"LATENCY_CHECK=off",
 	}
-	sv, err := supervisord.Start(context.Background(), supervisord.Options{
+	sv, err := supervisord.Start(ctx, supervisord.Options{
 		Programs: []supervisord.Program{{Name: "demo-app", Command: "/bin/sh -c 'exec sleep 3600'"}},
 	})
 	switch {
@@ -114,11 +130,14 @@ func demo(bin string, out io.Writer) error {
 	runs := 0
 	check := func(args ...string) (string, error) {
 		runs++
-		cmd := exec.Command(bin, args...)
+		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Env = env
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("interrupted: %w", context.Cause(ctx))
+		}
 		action := show(out, runs, stdout.String())
 		if stderr.Len() > 0 {
 			fmt.Fprint(out, "   stderr: ", stderr.String())
@@ -147,7 +166,11 @@ func demo(bin string, out io.Writer) error {
 		if time.Now().After(deadline) {
 			return errors.New("no failover within 30s")
 		}
-		time.Sleep(time.Second)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted: %w", context.Cause(ctx))
+		case <-time.After(time.Second):
+		}
 	}
 
 	step("the new ext_cloud.env")
@@ -163,7 +186,7 @@ func demo(bin string, out io.Writer) error {
 	}
 
 	step("extcloud-failover status")
-	cmd := exec.Command(bin, "status")
+	cmd := exec.CommandContext(ctx, bin, "status")
 	cmd.Env = env
 	status, err := cmd.CombinedOutput()
 	fmt.Fprint(out, indent(string(status)))
