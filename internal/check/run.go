@@ -248,11 +248,13 @@ func (r *runner) check(ctx context.Context) (Result, observed, error) {
 	// the hosts' env file is made to say what the state says.
 	var pushErr error
 	repushed := false
+	pre, cancel := reserveProbeTime(ctx, r.cfg)
 	if s.Pending != nil {
-		s, repushed, pushErr = r.repush(ctx, s)
+		s, repushed, pushErr = r.repush(pre, s)
 	} else {
-		s, repushed, pushErr = r.converge(ctx, s)
+		s, repushed, pushErr = r.converge(pre, s)
 	}
+	cancel()
 	if errors.Is(pushErr, state.ErrConflict) {
 		res, err := r.lost(ctx, "pending push claimed by another invocation")
 		return res, observed{}, err
@@ -441,6 +443,19 @@ var ErrNoTimeToProbe = errors.New("check: no time left to probe")
 func timeLeft(ctx context.Context) (time.Duration, bool) {
 	dl, ok := ctx.Deadline()
 	return time.Until(dl), ok
+}
+
+// reserveProbeTime returns ctx for the steps before observe, ending early
+// enough to leave the probes minProbeTime plus a second for the state
+// writes: a pusher or poller follows its commands until its context's
+// deadline (SSM: a slow host's restart), and must not take the probes' time.
+// Without a deadline ctx is returned as it is.
+func reserveProbeTime(ctx context.Context, cfg *config.Config) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, dl.Add(-minProbeTime(cfg)-time.Second))
 }
 
 // minProbeTime is the least time the probes need to say something about
