@@ -631,7 +631,7 @@ func catalogue(t *testing.T) []catCase {
 		// ext_cloud.env.
 		// A missing or different env file is first rewritten for the state's
 		// region (a restart), then the failover restarts once more.
-		{name: "env/missing", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true, restarts: 2,
+		{name: "env/missing", plant: true, down: []string{"NAM"}, own: true, svOpts: slowStart, code: 0, action: "failover", changed: true, restarts: 2,
 			setup: func(t *testing.T, r *catRig) { removeFile(t, r.envFile) },
 			check: func(t *testing.T, r *catRig, _ invocation) {
 				// File modes: the state is private, the env file readable by the app.
@@ -650,7 +650,7 @@ func catalogue(t *testing.T) []catCase {
 					t.Errorf("env file %+v, %v", env, err)
 				}
 			}},
-		{name: "env/unparseable is rewritten", plant: true, down: []string{"NAM"}, own: true, code: 0, action: "failover", changed: true, restarts: 2,
+		{name: "env/unparseable is rewritten", plant: true, down: []string{"NAM"}, own: true, svOpts: slowStart, code: 0, action: "failover", changed: true, restarts: 2,
 			setup: func(t *testing.T, r *catRig) { writeFile(t, r.envFile, "this is not\x00an env file\n") }},
 		// The state is behind the hosts (e.g. restored from an old copy): the
 		// env file's newer generation is found before anything is probed,
@@ -756,6 +756,14 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// slowStart is the case's own supervisord with app at startsecs=1: a start
+// returns once app has counted itself, so two restarts back to back (the
+// converge's, then the failover's) are both counted; with startsecs=0 the
+// second stop can kill app before its first line is written.
+func slowStart(_ *testing.T, _, counting string) testenv.SupervisordOptions {
+	return testenv.SupervisordOptions{Programs: []testenv.SupervisordProgram{{Name: "app", Command: counting, StartSecs: 1}}}
 }
 
 func removeFile(t *testing.T, path string) {

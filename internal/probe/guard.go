@@ -108,6 +108,7 @@ func (g *Guard) Check(ctx context.Context) GuardResult {
 	if g == nil || g.speedtest == nil && g.witnessURL == "" {
 		return GuardResult{OK: true}
 	}
+	lim := limitOf(ctx, g.timeout)
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	wctx, wcancel := context.WithCancel(ctx)
@@ -120,14 +121,14 @@ func (g *Guard) Check(ctx context.Context) GuardResult {
 	)
 	if g.speedtest != nil {
 		wg.Go(func() {
-			latency, pingErr = g.speedtest.ping(ctx, g.timeout)
+			latency, pingErr = g.speedtest.ping(ctx, lim)
 			if pingErr == nil {
 				wcancel() // the witness adds nothing now
 			}
 		})
 	}
 	if g.witnessURL != "" {
-		wg.Go(func() { witnessErr = g.askWitness(wctx) })
+		wg.Go(func() { witnessErr = g.askWitness(wctx, lim) })
 	}
 	wg.Wait()
 
@@ -147,7 +148,7 @@ func (g *Guard) Check(ctx context.Context) GuardResult {
 
 // askWitness sends one GET to the witness: any status below 500 is an
 // answer.
-func (g *Guard) askWitness(ctx context.Context) error {
+func (g *Guard) askWitness(ctx context.Context, lim limit) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.witnessURL, nil)
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
@@ -155,7 +156,7 @@ func (g *Guard) askWitness(ctx context.Context) error {
 	req.Header.Set("User-Agent", userAgent)
 	resp, err := g.witness.Do(req)
 	if err != nil {
-		return describe(ctx, withoutURL(err), g.timeout)
+		return describe(ctx, withoutURL(err), lim)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))

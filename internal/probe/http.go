@@ -114,6 +114,7 @@ func (p *Prober) Probe(ctx context.Context, r config.Region) Result {
 		now = time.Now
 	}
 	res := Result{Region: r.Name}
+	lim := limitOf(ctx, p.timeout)
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 
@@ -130,11 +131,11 @@ func (p *Prober) Probe(ctx context.Context, r config.Region) Result {
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		res.Err = describe(ctx, err, p.timeout)
+		res.Err = describe(ctx, err, lim)
 	} else {
 		defer resp.Body.Close()
 		res.Status = resp.StatusCode
-		res.Err = p.judge(ctx, resp)
+		res.Err = p.judge(ctx, resp, lim)
 		res.Healthy = res.Err == nil
 	}
 	res.Duration = now().Sub(start)
@@ -143,7 +144,7 @@ func (p *Prober) Probe(ctx context.Context, r config.Region) Result {
 }
 
 // judge decides whether a response is healthy, reading at most MaxBody.
-func (p *Prober) judge(ctx context.Context, resp *http.Response) error {
+func (p *Prober) judge(ctx context.Context, resp *http.Response, lim limit) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			return fmt.Errorf("status %d (redirect not followed)", resp.StatusCode)
@@ -156,7 +157,7 @@ func (p *Prober) judge(ctx context.Context, resp *http.Response) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
 	if !bytes.Contains(body, p.expect) {
 		if err != nil {
-			return fmt.Errorf("read body: %w", describe(ctx, err, p.timeout))
+			return fmt.Errorf("read body: %w", describe(ctx, err, lim))
 		}
 		return fmt.Errorf("status %d but body lacks PROBE_EXPECT in its first %d bytes", resp.StatusCode, MaxBody)
 	}

@@ -85,7 +85,7 @@ func newLatencyServer(raw string) *latencyServer {
 // latency requests nor fails a run in which only the warm-up answered, so
 // judgingTransport judges each answer and reports to the recorder the
 // request context carries.
-func (s *latencyServer) ping(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+func (s *latencyServer) ping(ctx context.Context, timeout limit) (time.Duration, error) {
 	if s.err != nil {
 		return 0, s.err
 	}

@@ -93,16 +93,7 @@ func normalize(s State) State {
 		if len(p.Hosts) == 0 {
 			p.Hosts = nil
 		}
-		if len(p.Commands) == 0 {
-			p.Commands = nil
-		} else {
-			cmds := make([]Command, len(p.Commands))
-			for i, c := range p.Commands {
-				c.Until = utc(c.Until)
-				cmds[i] = c
-			}
-			p.Commands = cmds
-		}
+		p.Commands = copyEach(p.Commands, func(c *Command) { c.Until = utc(c.Until) })
 		s.Pending = &p
 	}
 	if len(s.Regions) == 0 {
@@ -120,17 +111,22 @@ func normalize(s State) State {
 		p.Until, p.At = utc(p.Until), utc(p.At)
 		s.Pause = &p
 	}
-	if len(s.History) == 0 {
-		s.History = nil
-	} else {
-		h := make([]Event, len(s.History))
-		for i, e := range s.History {
-			e.At = utc(e.At)
-			h[i] = e
-		}
-		s.History = h
-	}
+	s.History = copyEach(s.History, func(e *Event) { e.At = utc(e.At) })
 	return s
+}
+
+// copyEach returns a copy of xs with fix applied to each element, and nil
+// for an empty slice, so the caller's slice is never touched.
+func copyEach[T any](xs []T, fix func(*T)) []T {
+	if len(xs) == 0 {
+		return nil
+	}
+	out := make([]T, len(xs))
+	for i, x := range xs {
+		fix(&x)
+		out[i] = x
+	}
+	return out
 }
 
 func utc(t time.Time) time.Time {

@@ -70,7 +70,7 @@ func (b *bench) fastPaths(ctx context.Context) error {
 	var top map[string]float64
 	for range 9 {
 		cmd := exec.CommandContext(ctx, b.host, "validate")
-		cmd.Env = []string{"GODEBUG=inittrace=1", "EXT_CLOUD_FAILOVER_LIST=NAM=nam.example.net", "CONNECTION_KEEPALIVE_ORG_ID=o", "CONNECTION_KEEPALIVE_TXN_ID=t", "SUPERVISOR_PROGRAMS=app"}
+		cmd.Env = []string{"GODEBUG=inittrace=1", "EXT_CLOUD_FAILOVER_LIST=NAM=nam.example.net,EU=eu.example.net", "CONNECTION_KEEPALIVE_ORG_ID=o", "CONNECTION_KEEPALIVE_TXN_ID=t", "SUPERVISOR_PROGRAMS=app"}
 		errOut, err := cmd.CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("%s validate: %w\n%s", b.host, err, errOut)

@@ -45,6 +45,19 @@ func (b *bench) startRegion(name string) (*region, error) {
 	return r, nil
 }
 
+// startRegions starts NAM, EU and APAC, in that order.
+func (b *bench) startRegions() ([3]*region, error) {
+	var regions [3]*region
+	for i, n := range []string{"NAM", "EU", "APAC"} {
+		r, err := b.startRegion(n)
+		if err != nil {
+			return regions, err
+		}
+		regions[i] = r
+	}
+	return regions, nil
+}
+
 func (r *region) url() string {
 	return "http://" + r.addr + "/cloudlookup?orgId=org-1&txnId=txn-1"
 }
@@ -93,13 +106,9 @@ func (b *bench) hostHealthy(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var regions [3]*region
-	for i, n := range []string{"NAM", "EU", "APAC"} {
-		r, err := b.startRegion(n)
-		if err != nil {
-			return err
-		}
-		regions[i] = r
+	regions, err := b.startRegions()
+	if err != nil {
+		return err
 	}
 	nam := regions[0]
 	witness, witnessHits, err := b.counter()

@@ -39,13 +39,9 @@ func (b *bench) watchFigures(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var regions [3]*region
-	for i, n := range []string{"NAM", "EU", "APAC"} {
-		r, err := b.startRegion(n)
-		if err != nil {
-			return err
-		}
-		regions[i] = r
+	regions, err := b.startRegions()
+	if err != nil {
+		return err
 	}
 	// A converged host: state and env file agree, so every invocation is
 	// the healthy path (state read, env file read, probe, summary).
