@@ -7,10 +7,13 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
 	"extcloud-failover/internal/config"
+	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
 )
 
@@ -155,5 +158,47 @@ func TestRegionsProbedAsACheckDoes(t *testing.T) {
 	}
 	if rep.Failed() || len(rep.Results) != 2 || rep.Results[1].Mark != Warn {
 		t.Errorf("results %+v: want NAM ok and EU reported down, not failed", rep.Results)
+	}
+}
+
+// TestEnvFileCheck pins what doctor says of ENV_FILE: since the checker
+// converges on every run, the next check (not a failover) writes a missing
+// file and replaces one that does not parse.
+func TestEnvFileCheck(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		content string // "" means no file
+		mark    Mark
+		detail  string
+		fix     string
+	}{
+		{name: "missing", mark: OK, detail: "folder writable; no env file yet (the next check writes it)"},
+		{name: "unparseable", content: "garbage\n", mark: Fail, fix: "fix or remove the file; the next check replaces it and restarts the programs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			cfg.EnvFile = filepath.Join(t.TempDir(), "ext_cloud.env")
+			if tt.content != "" {
+				if err := os.WriteFile(cfg.EnvFile, []byte(tt.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env, err := remote.ReadEnvFile(cfg.EnvFile)
+			var rep Report
+			Host{Config: cfg}.checkEnvFile(&rep, env, err)
+			if len(rep.Results) != 1 {
+				t.Fatalf("results %+v, want one", rep.Results)
+			}
+			r := rep.Results[0]
+			if r.Mark != tt.mark || (tt.detail != "" && r.Detail != tt.detail) || (tt.fix != "" && r.Fix != tt.fix) {
+				t.Errorf("result %+v, want %s detail %q fix %q", r, tt.mark, tt.detail, tt.fix)
+			}
+			if strings.Contains(r.Detail+r.Fix, "failover writes") {
+				t.Errorf("result %+v says a failover writes the file; the next check does", r)
+			}
+		})
 	}
 }

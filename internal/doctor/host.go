@@ -109,9 +109,9 @@ func (h Host) checkEnvFile(rep *Report, env remote.EnvFile, envErr error) {
 	}
 	switch {
 	case errors.Is(envErr, fs.ErrNotExist):
-		rep.ok(part, "folder writable; no env file yet (the first failover writes it)")
+		rep.ok(part, "folder writable; no env file yet (the next check writes it)")
 	case envErr != nil:
-		rep.add(Fail, part, envErr.Error(), "fix or remove the file; the next failover writes it whole")
+		rep.add(Fail, part, envErr.Error(), "fix or remove the file; the next check replaces it and restarts the programs")
 	default:
 		if err := h.access(path, modeR); err != nil {
 			rep.add(Fail, part, "not readable by "+h.who()+": "+err.Error(), "give "+h.who()+" read access to "+path)
