@@ -192,7 +192,7 @@ func TestConvergeUnusableEnvFileStillDecides(t *testing.T) {
 	if !errors.Is(err, ErrEnvFile) || !strings.Contains(err.Error(), "is a directory") {
 		t.Fatalf("error = %v, want ErrEnvFile naming the directory", err)
 	}
-	if !res.Healthy || res.Region != "NAM" {
+	if res.Healthy == nil || !*res.Healthy || res.Region != "NAM" {
 		t.Errorf("result %+v: the region was not probed", res)
 	}
 	var s state.State = w.load()

@@ -28,7 +28,7 @@ func TestFailoverRefusedWhenTheTargetFailsItsPreflight(t *testing.T) {
 	}
 
 	res, err = Failover(context.Background(), cfg, w.deps(), FailoverRequest{To: "EU", Force: true, By: "alice"})
-	if err != nil || res.Action != ActionFailover || res.To != "EU" || res.Healthy {
+	if err != nil || res.Action != ActionFailover || res.To != "EU" || res.Healthy == nil || *res.Healthy {
 		t.Fatalf("forced Failover = %+v, %v", res, err)
 	}
 	if !strings.Contains(w.logs.String(), `"msg":"forced failover past a failed pre-flight"`) {

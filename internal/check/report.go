@@ -42,7 +42,6 @@ func (r *runner) decisionResult(d Decision, active string, seen observed, repush
 		res.From, res.To = active, d.To
 	}
 	res.Region = active
-	res.Healthy = seen.probe.Healthy
 	res.OutageSeconds = d.Outage.Seconds()
 	res.Reason = d.Reason
 	if repushed && d.Action == ActionNone {
@@ -220,18 +219,26 @@ func (r *runner) reportPush(p state.Pending, result remote.Result, perr error, o
 	}
 }
 
-// summary writes the one decision record of the invocation.
-func (r *runner) summary(res Result, seen observed, err error) {
+// summary completes res from what was probed (every region's report; the
+// dry run's action names; healthy only when the region res names was
+// probed), writes it as the one decision record of the invocation and
+// returns it.
+func (r *runner) summary(res Result, seen observed, err error) Result {
 	pr := seen.probe
-	attrs := []any{
-		"region", res.Region, "healthy", res.Healthy, "action", string(res.Action),
+	res.Regions = seen.regionReports()
+	res.Action = wouldAct(r.cfg.DryRun, res.Action)
+	res.Healthy = nil
+	if rep, ok := res.Regions[res.Region]; ok {
+		res.Healthy = &rep.Healthy
+	}
+	attrs := []any{"region", res.Region}
+	if res.Healthy != nil {
+		attrs = append(attrs, "healthy", *res.Healthy)
+	}
+	attrs = append(attrs, "action", string(res.Action),
 		"outage_seconds", res.OutageSeconds, "generation", res.Generation,
 		"probe_ms", ms(pr.Duration), "status", pr.Status, "pending_hosts", res.PendingHosts,
-	}
-	if res.Regions == nil {
-		res.Regions = seen.regionReports()
-	}
-	attrs = append(attrs, "regions", res.Regions)
+		"regions", res.Regions)
 	if res.To != "" {
 		attrs = append(attrs, "from", res.From, "to", res.To)
 	}
@@ -261,6 +268,7 @@ func (r *runner) summary(res Result, seen observed, err error) {
 	// monitors in deploy/datadog alert on their absence and persistence.
 	r.d.Metrics.Count("extcloud.check.complete", 1, "action:"+string(res.Action), "region:"+res.Region)
 	r.d.Metrics.Gauge("extcloud.push.pending", float64(len(res.PendingHosts)), "region:"+res.Region)
+	return res
 }
 
 func errString(err error) string {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -95,4 +96,81 @@ func TestFailoverForcedDryRunChangesNothing(t *testing.T) {
 	if len(w.logLines()["would fail over from NAM to EU"]) != 1 || len(w.logLines()["failover from NAM to EU"]) != 0 {
 		t.Errorf("the forced dry run does not say what it would do: %s", w.logs.String())
 	}
+}
+
+// TestSummaryHealthyOnlyWhenTheActiveRegionWasProbed pins that a `check
+// complete` line leaves `healthy` out when the region it names was not
+// probed (a refused failover probed only its target; a run that stopped
+// before the probes probed nothing), so that a monitor or `simulate --log`
+// does not read it as a failed probe; and keeps it when it was.
+func TestSummaryHealthyOnlyWhenTheActiveRegionWasProbed(t *testing.T) {
+	t.Parallel()
+	type outcome struct {
+		res Result
+		err error
+	}
+	tests := []struct {
+		name    string
+		run     func(w *world) outcome
+		healthy *bool
+	}{
+		{name: "refused failover", run: func(w *world) outcome {
+			w.up["EU"].Store(false)
+			res, err := Failover(context.Background(), testenv.Config(t, w.env), w.deps(), FailoverRequest{To: "EU"})
+			return outcome{res, err}
+		}},
+		{name: "state unreadable", run: func(w *world) outcome {
+			cfg := testenv.Config(t, w.env)
+			deps := w.deps()
+			deps.Store = unreadable{}
+			res, err := Run(context.Background(), cfg, deps)
+			return outcome{res, err}
+		}},
+		{name: "forced failover", healthy: ptr(true), run: func(w *world) outcome {
+			res, err := Failover(context.Background(), testenv.Config(t, w.env), w.deps(), FailoverRequest{To: "EU"})
+			return outcome{res, err}
+		}},
+		{name: "active down", healthy: ptr(false), run: func(w *world) outcome {
+			w.up["NAM"].Store(false)
+			res, err := w.run(context.Background(), nil)
+			return outcome{res, err}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			got := tt.run(w)
+			if (got.res.Healthy == nil) != (tt.healthy == nil) || (tt.healthy != nil && *got.res.Healthy != *tt.healthy) {
+				t.Errorf("Result.Healthy = %v (err %v), want %v", got.res.Healthy, got.err, tt.healthy)
+			}
+			lines := w.logLines()["check complete"]
+			if len(lines) != 1 {
+				t.Fatalf("%d check complete lines, want one:\n%s", len(lines), w.logs.String())
+			}
+			h, ok := lines[0]["healthy"]
+			switch {
+			case tt.healthy == nil && ok:
+				t.Errorf("summary says healthy %v of a region it did not probe:\n%s", h, w.logs.String())
+			case tt.healthy != nil && h != *tt.healthy:
+				t.Errorf("summary healthy = %v, want %v:\n%s", h, *tt.healthy, w.logs.String())
+			}
+			if _, ok := lines[0]["regions"]; !ok {
+				t.Errorf("summary has no regions field:\n%s", w.logs.String())
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// unreadable is a state store whose folder is gone.
+type unreadable struct{}
+
+func (unreadable) Load(context.Context) (state.State, error) {
+	return state.State{}, errors.New("open /gone/state.json: no such file or directory")
+}
+
+func (unreadable) Swap(context.Context, state.State, state.State) (state.State, error) {
+	return state.State{}, errors.New("open /gone/state.json: no such file or directory")
 }

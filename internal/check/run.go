@@ -65,8 +65,11 @@ type Deps struct {
 // Result is the decision record of one invocation: the summary log line and
 // the Lambda response.
 type Result struct {
-	Region        string   `json:"region"`
-	Healthy       bool     `json:"healthy"`
+	Region string `json:"region"`
+	// Healthy is Region's probe result; nil (left out) when Region was not
+	// probed: a refused failover probed only its target, and a run that
+	// stopped before the probes probed nothing.
+	Healthy       *bool    `json:"healthy,omitempty"`
 	OutageSeconds float64  `json:"outage_seconds"`
 	Action        Action   `json:"action"`
 	Generation    int64    `json:"generation"`
@@ -89,9 +92,7 @@ type Result struct {
 func Run(ctx context.Context, cfg *config.Config, deps Deps) (Result, error) {
 	r := newRunner(cfg, deps)
 	res, seen, err := r.check(ctx)
-	res.Regions = seen.regionReports()
-	res.Action = wouldAct(cfg.DryRun, res.Action)
-	r.summary(res, seen, err)
+	res = r.summary(res, seen, err)
 	return res, err
 }
 
@@ -129,9 +130,7 @@ func (e *PreflightError) Is(target error) bool { return target == ErrPreflightFa
 func Failover(ctx context.Context, cfg *config.Config, deps Deps, req FailoverRequest) (Result, error) {
 	r := newRunner(cfg, deps)
 	res, seen, err := r.force(ctx, req)
-	res.Regions = seen.regionReports()
-	res.Action = wouldAct(cfg.DryRun, res.Action)
-	r.summary(res, seen, err)
+	res = r.summary(res, seen, err)
 	return res, err
 }
 
@@ -407,7 +406,7 @@ func (r *runner) force(ctx context.Context, req FailoverRequest) (Result, observ
 	next = next.Record(state.Event{At: r.now(), Kind: state.EventForced, From: from, To: to, Reason: reason, By: req.By, Generation: next.Generation})
 	r.claimIntent(&next)
 	res := r.result(next, ActionFailover)
-	res.From, res.To, res.Healthy, res.Reason = from, to, seen.probe.Healthy, reason
+	res.From, res.To, res.Reason = from, to, reason
 	res, _, err = r.commit(ctx, s, next, res)
 	return res, seen, err
 }

@@ -276,7 +276,7 @@ func TestRunProbesEveryRegionAtOnceThroughPreflight(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	res, err := Run(ctx, w.config(nil), deps)
-	if err != nil || !res.Healthy {
+	if err != nil || res.Healthy == nil || !*res.Healthy {
 		t.Fatalf("Run = %+v, %v", res, err)
 	}
 	b.mu.Lock()

@@ -160,7 +160,7 @@ func TestRunHealthyWritesNothing(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	for i := 0; i < 3; i++ {
-		if res := w.step(10 * time.Second); res.Action != ActionNone || !res.Healthy || res.Region != "NAM" {
+		if res := w.step(10 * time.Second); res.Action != ActionNone || res.Healthy == nil || !*res.Healthy || res.Region != "NAM" {
 			t.Fatalf("result %+v", res)
 		}
 	}

@@ -274,8 +274,8 @@ func checkLine(at time.Time, action, region string, healthy map[string]bool) str
 	for _, r := range []string{"NAM", "EU", "APAC"} {
 		parts = append(parts, fmt.Sprintf(`%q:{"healthy":%v,"status":200,"ms":3}`, r, healthy[r]))
 	}
-	return fmt.Sprintf(`{"timestamp":%q,"level":"info","message":"check complete","service":"extcloud-failover","region":%q,"action":%q,"regions":{%s}}`,
-		at.UTC().Format("2006-01-02T15:04:05.000Z07:00"), region, action, strings.Join(parts, ","))
+	return fmt.Sprintf(`{"timestamp":%q,"level":"info","message":"check complete","service":"extcloud-failover","region":%q,"healthy":%v,"action":%q,"regions":{%s}}`,
+		at.UTC().Format("2006-01-02T15:04:05.000Z07:00"), region, healthy[region], action, strings.Join(parts, ","))
 }
 
 func TestReadLogReplaysCheckLines(t *testing.T) {
@@ -290,6 +290,14 @@ func TestReadLogReplaysCheckLines(t *testing.T) {
 		}
 		fmt.Fprintln(&b, `{"timestamp":"x","message":"probe"}`)
 		fmt.Fprintln(&b, checkLine(at, action, "EU", map[string]bool{"NAM": nam, "EU": i < 40, "APAC": true}))
+		if i == 45 {
+			// Lines that probed no active region are not rows: a refused
+			// failover (its target's pre-flight only), a run stopped before
+			// the probes, and the same as older versions wrote them.
+			fmt.Fprintln(&b, `{"timestamp":"`+at.Add(time.Second).UTC().Format(time.RFC3339Nano)+`","message":"check complete","region":"EU","action":"none","reason":"refused: NAM failed its pre-flight","regions":{"NAM":{"healthy":false,"status":503,"ms":2}}}`)
+			fmt.Fprintln(&b, `{"timestamp":"`+at.Add(2*time.Second).UTC().Format(time.RFC3339Nano)+`","message":"check complete","region":"EU","action":"none","regions":{},"error":"check: no time left to probe"}`)
+			fmt.Fprintln(&b, `{"timestamp":"`+at.Add(3*time.Second).UTC().Format(time.RFC3339Nano)+`","message":"check complete","region":"EU","healthy":false,"action":"none","regions":{},"error":"load state: permission denied"}`)
+		}
 	}
 	tl, err := ReadLog(strings.NewReader(b.String()), []string{"NAM", "EU", "APAC"})
 	if err != nil {
@@ -309,9 +317,9 @@ func TestReadLogReplaysCheckLines(t *testing.T) {
 
 	for _, tt := range []struct{ name, in, want string }{
 		{"nothing to replay", `{"message":"probe"}` + "\n", `check: bad timeline: no "check complete" line with a regions field`},
-		{"missing region", `{"timestamp":"2026-11-24T09:00:00.000Z","message":"check complete","regions":{"NAM":{"healthy":true}}}` + "\n",
+		{"missing region", `{"timestamp":"2026-11-24T09:00:00.000Z","message":"check complete","healthy":true,"regions":{"NAM":{"healthy":true}}}` + "\n",
 			"check: bad timeline: line 1: regions has no healthy result for EU (EXT_CLOUD_FAILOVER_LIST names NAM, EU, APAC)"},
-		{"bad time", `{"timestamp":"yesterday","message":"check complete","regions":{}}` + "\n", `check: bad timeline: line 1: timestamp "yesterday" is not RFC 3339`},
+		{"bad time", `{"timestamp":"yesterday","message":"check complete","healthy":true,"regions":{"NAM":{"healthy":true}}}` + "\n", `check: bad timeline: line 1: timestamp "yesterday" is not RFC 3339`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := ReadLog(strings.NewReader(tt.in), []string{"NAM", "EU", "APAC"}); err == nil || err.Error() != tt.want {

@@ -104,6 +104,7 @@ type logLine struct {
 	Timestamp string                     `json:"timestamp"`
 	Action    string                     `json:"action"`
 	Region    string                     `json:"region"`
+	Healthy   *bool                      `json:"healthy"`
 	Regions   map[string]json.RawMessage `json:"regions"`
 }
 
@@ -115,7 +116,10 @@ type regionField struct {
 // ReadLog reads the checker's JSON log lines and turns each `check
 // complete` line with a `regions` field into a row: healthy regions up, the
 // others down, all dark when the line was inconclusive. Other lines are
-// skipped, so a whole log can be piped in. The first such line's region is
+// skipped, so a whole log can be piped in, and so are summary lines that
+// probed no active region (no `healthy`: a refused failover, a run that
+// stopped before the probes; or an empty `regions`, as older versions
+// wrote them). The first such line's region is
 // the active region at the start.
 func ReadLog(r io.Reader, regions []string) (Timeline, error) {
 	sc := bufio.NewScanner(r)
@@ -129,7 +133,7 @@ func ReadLog(r io.Reader, regions []string) (Timeline, error) {
 			continue
 		}
 		var l logLine
-		if err := json.Unmarshal(b, &l); err != nil || l.Message != "check complete" || l.Regions == nil {
+		if err := json.Unmarshal(b, &l); err != nil || l.Message != "check complete" || l.Healthy == nil || len(l.Regions) == 0 {
 			continue
 		}
 		at, err := time.Parse(time.RFC3339Nano, l.Timestamp)

@@ -97,7 +97,7 @@ func (b *bench) stateFigures(ctx context.Context) error {
 	const n = 20
 	for range n {
 		res, err := check.Run(ctx, cfg, deps)
-		if err != nil || !res.Healthy {
+		if err != nil || res.Healthy == nil || !*res.Healthy {
 			return fmt.Errorf("healthy check.Run: %+v, %v", res, err)
 		}
 	}
