@@ -72,7 +72,7 @@ func parsePauseFor(s string) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("--for: %.40q is not a duration (want e.g. 2h or 30m)", s)
 	}
-	if p := check.PauseDurationProblem(d); p != "" {
+	if p := check.PauseDurationProblem(s, d); p != "" {
 		return 0, fmt.Errorf("--for: %s", p)
 	}
 	return d, nil

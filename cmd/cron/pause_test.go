@@ -22,7 +22,9 @@ func TestControlFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"pause", "--for", "8d"}, `extcloud-failover: --for: "8d" is not a duration (want e.g. 2h or 30m)` + "\n"},
-		{[]string{"pause", "--for", "169h"}, "extcloud-failover: --for: 169h0m0s is longer than 7 days (want at most 168h)\n"},
+		{[]string{"pause", "--for", "169h"}, "extcloud-failover: --for: 169h is longer than 7 days (want at most 168h)\n"},
+		{[]string{"pause", "--for", "200h"}, "extcloud-failover: --for: 200h is longer than 7 days (want at most 168h)\n"},
+		{[]string{"pause", "--for", "-90m"}, "extcloud-failover: --for: -90m must be more than 0 (e.g. 2h)\n"},
 		{[]string{"pause", "--for", "0s"}, "extcloud-failover: --for: 0s must be more than 0 (e.g. 2h)\n"},
 		{[]string{"pause", "--reason", "a\nb"}, "extcloud-failover: --reason: has a control character or invalid UTF-8 (want one line of text)\n"},
 		{[]string{"pause", "--reason", strings.Repeat("x", 201)}, "extcloud-failover: --reason: 201 bytes (want at most 200)\n"},

@@ -77,7 +77,7 @@ func (a *app) checkCommand(ev Event) (time.Duration, error) {
 		if d, err = time.ParseDuration(ev.For); err != nil {
 			return 0, fmt.Errorf("event: for: %.40q is not a duration (want e.g. \"2h\" or \"30m\")", ev.For)
 		}
-		if p := check.PauseDurationProblem(d); p != "" {
+		if p := check.PauseDurationProblem(ev.For, d); p != "" {
 			return 0, fmt.Errorf("event: for: %s", p)
 		}
 	}

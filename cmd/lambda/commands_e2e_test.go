@@ -104,7 +104,7 @@ func TestLambdaCommands(t *testing.T) {
 	for payload, want := range map[string]string{
 		`{"command": "reboot"}`:                   `event: command: unknown "reboot"`,
 		`{"command": "pause", "for": "8 days"}`:   `event: for: "8 days" is not a duration`,
-		`{"command": "pause", "for": "200h"}`:     `event: for: 200h0m0s is longer than 7 days`,
+		`{"command": "pause", "for": "200h"}`:     `event: for: 200h is longer than 7 days`,
 		`{"command": "status", "reason": "why?"}`: `event: for, reason: only for the pause command`,
 	} {
 		if _, typ, msg := fn.command(t, payload); typ != "EventError" || !strings.HasPrefix(msg, want) {

@@ -95,8 +95,9 @@ func TestCommandErrors(t *testing.T) {
 	}{
 		{"unknown command", `{"command": "reboot"}`, "EventError", `event: command: unknown "reboot" (want pause, resume, status or doctor)`},
 		{"pause for not a duration", `{"command": "pause", "for": "2 hours"}`, "EventError", `event: for: "2 hours" is not a duration (want e.g. "2h" or "30m")`},
-		{"pause too long", `{"command": "pause", "for": "169h"}`, "EventError", `event: for: 169h0m0s is longer than 7 days (want at most 168h)`},
-		{"pause negative", `{"command": "pause", "for": "-1h"}`, "EventError", `event: for: -1h0m0s must be more than 0 (e.g. 2h)`},
+		{"pause too long", `{"command": "pause", "for": "169h"}`, "EventError", `event: for: 169h is longer than 7 days (want at most 168h)`},
+		{"pause too long, as typed", `{"command": "pause", "for": "200h"}`, "EventError", `event: for: 200h is longer than 7 days (want at most 168h)`},
+		{"pause negative", `{"command": "pause", "for": "-1h"}`, "EventError", `event: for: -1h must be more than 0 (e.g. 2h)`},
 		{"pause reason newline", `{"command": "pause", "reason": "a\nb"}`, "EventError", `event: reason: has a control character or invalid UTF-8 (want one line of text)`},
 		{"pause reason long", `{"command": "pause", "reason": "` + strings.Repeat("x", 201) + `"}`, "EventError", `event: reason: 201 bytes (want at most 200)`},
 		{"for without pause", `{"command": "resume", "for": "1h"}`, "EventError", `event: for, reason: only for the pause command (got command "resume")`},

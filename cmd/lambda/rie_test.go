@@ -219,7 +219,7 @@ func TestLambdaEvents(t *testing.T) {
 			wantLog(t, inv, "error", "event refused")
 		}},
 		tc{name: "pause too long", event: `{"command": "pause", "for": "200h"}`, check: func(t *testing.T, inv outcome) {
-			wantError(t, inv, "EventError", "event: for: 200h0m0s is longer than 7 days")
+			wantError(t, inv, "EventError", "event: for: 200h is longer than 7 days")
 		}},
 		tc{name: "status command", event: `{"command": "status"}`, check: func(t *testing.T, inv outcome) {
 			var res CommandResponse

@@ -40,14 +40,16 @@ type PauseRequest struct {
 	By string
 }
 
-// PauseDurationProblem says why d is not a pause length, or returns "".
-// Callers add the name of their field (--for, "for").
-func PauseDurationProblem(d time.Duration) string {
+// PauseDurationProblem says why d, which the user typed as typed, is not a
+// pause length, or returns "". The message quotes typed (200h), not d's
+// own spelling (200h0m0s). Callers add the name of their field (--for,
+// "for").
+func PauseDurationProblem(typed string, d time.Duration) string {
 	switch {
 	case d <= 0:
-		return fmt.Sprintf("%s must be more than 0 (e.g. 2h)", d)
+		return fmt.Sprintf("%.40s must be more than 0 (e.g. 2h)", typed)
 	case d > MaxPause:
-		return fmt.Sprintf("%s is longer than 7 days (want at most 168h)", d)
+		return fmt.Sprintf("%.40s is longer than 7 days (want at most 168h)", typed)
 	}
 	return ""
 }
@@ -71,7 +73,7 @@ func TextProblem(s string, limit int) string {
 // on the stored state, and records a pause event. A pause in force is
 // replaced (extended or shortened). It returns the stored state.
 func Pause(ctx context.Context, cfg *config.Config, deps Deps, req PauseRequest) (state.State, error) {
-	if p := PauseDurationProblem(req.For); p != "" {
+	if p := PauseDurationProblem(req.For.String(), req.For); p != "" {
 		return state.State{}, fmt.Errorf("pause: %s", p)
 	}
 	if p := TextProblem(req.Reason, MaxReasonBytes); p != "" {
