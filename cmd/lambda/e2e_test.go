@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -395,6 +397,7 @@ func TestLambdaDatadog(t *testing.T) {
 		if strings.Contains(f.Output(), apiKey) {
 			t.Errorf("the API key reached the logs")
 		}
+		assertJSONLines(t, f)
 	})
 
 	t.Run("site that never answers", func(t *testing.T) {
@@ -442,7 +445,88 @@ func TestLambdaDatadog(t *testing.T) {
 		if tried == 0 {
 			t.Error("no metrics were sent to the site: the test proves nothing")
 		}
+		assertJSONLines(t, f)
 	})
+}
+
+// assertJSONLines stops f and fails the test for every line it wrote, in
+// an invocation or between them, that is not one JSON object, and for any
+// library's plain text on the emulator's stderr.
+func assertJSONLines(t *testing.T, f *function) {
+	t.Helper()
+	f.Close()
+	for _, l := range functionLines(f.Stdout()) {
+		if !strings.HasPrefix(l, "{") || !json.Valid([]byte(l)) {
+			t.Errorf("the function wrote a line that is not a JSON object: %q", l)
+		}
+	}
+	if strings.Contains(f.Stderr(), "SDK ") || strings.Contains(f.Stderr(), "Datadog Tracer") {
+		t.Errorf("a library wrote to stderr around the JSON handler:\n%s", f.Stderr())
+	}
+}
+
+// TestLambdaSDKWarningsAreJSON: the AWS SDK has a logger of its own (its
+// default prints "SDK <date> WARN ..." to stderr) and so has dd-trace-go,
+// which datadog-lambda-go brings; neither is the standard logger. A
+// DynamoDB whose answers carry a Date header the SDK cannot parse makes the
+// SDK warn on every call; with Datadog on, every line the bootstrap writes,
+// in an invocation or between them, must still be one JSON object, the
+// SDK's warning among them.
+func TestLambdaSDKWarningsAreJSON(t *testing.T) {
+	fl := newFleet(t)
+	var dynamoURL string
+	for _, kv := range fl.env {
+		if v, ok := strings.CutPrefix(kv, "AWS_ENDPOINT_URL_DYNAMODB="); ok {
+			dynamoURL = v
+		}
+	}
+	target, err := url.Parse(dynamoURL)
+	if err != nil || dynamoURL == "" {
+		t.Fatalf("fleet's DynamoDB endpoint %q: %v", dynamoURL, err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		r.Header.Set("Date", "the day after tomorrow")
+		return nil
+	}
+	badDate := httptest.NewServer(proxy)
+	t.Cleanup(badDate.Close)
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{}`)
+	}))
+	t.Cleanup(site.Close)
+
+	f := startFunction(t, append(fl.env, "AWS_ENDPOINT_URL_DYNAMODB="+badDate.URL, "STATE_KEY=fleet-sdk-warn",
+		"DD_API_KEY=0123456789abcdef0123456789abcdef", "DD_SITE="+site.URL))
+	warned := false
+	for range 2 {
+		inv := f.invoke(t, `{}`) // fails on a line that is not JSON
+		mustResult(t, "{}", inv)
+		for _, l := range inv.Logs {
+			if msg, _ := l["message"].(string); strings.Contains(msg, "failed to parse response Date header") && l["source"] == "aws-sdk-go-v2" {
+				warned = true
+			}
+		}
+	}
+	if !warned {
+		t.Errorf("no JSON line with the SDK's Date header warning: the test proves nothing\n%s", f.Output())
+	}
+	assertJSONLines(t, f)
+}
+
+// functionLines are the lines of the emulator's stdout that the function
+// wrote: all but the emulator's own START, END and REPORT lines.
+func functionLines(stdout string) []string {
+	var out []string
+	for _, l := range strings.Split(stdout, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "START RequestId:") || strings.HasPrefix(l, "END RequestId:") || strings.HasPrefix(l, "REPORT RequestId:") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // TestLambdaSlowHostConvergesWithOneCommand: the host's restart takes 15 s,

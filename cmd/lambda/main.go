@@ -104,7 +104,8 @@ func newApp(ctx context.Context, lookupEnv func(string) (string, bool), stdout i
 	}
 	a.cfg = cfg
 
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	// The SDK's own logger prints plain text to stderr.
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithLogger(sdkLog{a.log}))
 	if err != nil {
 		return a.fail(fmt.Errorf("aws sdk: %w", err))
 	}

@@ -1,23 +1,62 @@
-// stdlog.go: the standard library logger, which aws-lambda-go (each error a
-// handler returns) and datadog-lambda-go (its warnings) print to, routed
-// through the function's JSON handler, so that every line is one JSON object.
+// stdlog.go: the libraries' own loggers routed through the function's JSON
+// handler, so that every line is one JSON object: the standard library
+// logger, which aws-lambda-go (each error a handler returns) and
+// datadog-lambda-go (its warnings) print to; dd-trace-go's logger, which
+// datadog-lambda-go brings (stderr, "Datadog Tracer v1 WARN: ..."); and the
+// AWS SDK's (stderr, "SDK <date> WARN ...", set per client config).
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log"
 	"log/slog"
 	"strings"
+
+	"github.com/aws/smithy-go/logging"
+	"gopkg.in/DataDog/dd-trace-go.v1/ddtrace"
 )
 
-// routeStdLog sends every message of the standard logger to l, without the
-// logger's own date prefix.
+// routeStdLog sends every message of the standard logger and of
+// dd-trace-go's logger to l, without the loggers' own date prefix.
 func routeStdLog(l *slog.Logger) {
 	log.SetFlags(0)
 	log.SetPrefix("")
 	log.SetOutput(stdLog{l})
+	ddtrace.UseLogger(traceLog{l})
+}
+
+// sdkLog is the AWS SDK's logger (aws.Config.Logger): one record a message.
+type sdkLog struct{ log *slog.Logger }
+
+// Logf logs one message of the SDK at its classification's level.
+func (s sdkLog) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelInfo
+	switch c {
+	case logging.Warn:
+		level = slog.LevelWarn
+	case logging.Debug:
+		level = slog.LevelDebug
+	}
+	s.log.Log(context.Background(), level, fmt.Sprintf(format, v...), "source", "aws-sdk-go-v2")
+}
+
+// traceLog is dd-trace-go's logger. Its messages read "Datadog Tracer
+// vX LEVEL: text"; the level is taken from them.
+type traceLog struct{ log *slog.Logger }
+
+// Log logs one message of dd-trace-go.
+func (t traceLog) Log(msg string) {
+	level := slog.LevelInfo
+	for word, l := range map[string]slog.Level{" ERROR: ": slog.LevelError, " WARN: ": slog.LevelWarn, " DEBUG: ": slog.LevelDebug} {
+		if strings.Contains(msg, word) {
+			level = l
+			break
+		}
+	}
+	t.log.Log(context.Background(), level, strings.TrimSpace(msg), "source", "dd-trace-go")
 }
 
 // stdLog turns one message of the standard logger (one Write) into one log
