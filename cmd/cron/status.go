@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"extcloud-failover/internal/check"
@@ -100,6 +101,13 @@ func (a *app) status(asJSON bool) int {
 	code := exitOK
 	var stateProblem string
 	switch {
+	case errors.Is(err, state.ErrCorrupt):
+		// Reported, not moved: the next check moves it aside and starts
+		// from the env file, as status does below.
+		detail := strings.TrimPrefix(err.Error(), state.ErrCorrupt.Error()+": ")
+		stateProblem = "corrupt (" + path + ": " + detail + "): the next check moves it aside as " + path +
+			".corrupt-<time> and continues from the env file's region (without one, the primary), as shown above"
+		s, code = state.State{}, exitRuntime
 	case err != nil:
 		fmt.Fprintln(a.stderr, "extcloud-failover: state "+path+": "+err.Error())
 		return exitRuntime

@@ -63,3 +63,31 @@ func TestE2EStatusNamesAMissingFolder(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EStatusReportsACorruptState: a corrupt state file is reported in
+// one line of the status, which says what the next check does with it
+// (moves it aside, continues from the env file), and exits 1; the check
+// then does just that.
+func TestE2EStatusReportsACorruptState(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t)
+	writeFile(t, f.stateFile, "{not json")
+	st := f.run("status")
+	want := "state file:     corrupt (" + f.stateFile + ": "
+	tail := "): the next check moves it aside as " + f.stateFile + ".corrupt-<time> and continues from the env file's region (without one, the primary), as shown above\n"
+	if st.code != 1 || !strings.Contains(st.stdout, want) || !strings.Contains(st.stdout, tail) || st.stderr != "" {
+		t.Errorf("status = exit %d, stdout:\n%s\nstderr %q; want 1, a line %q...%q, no stderr", st.code, st.stdout, st.stderr, want, tail)
+	}
+	if strings.Contains(st.stdout+st.stderr, "state: corrupt") || !strings.Contains(st.stdout, "active region:  NAM") {
+		t.Errorf("status repeats the word state, or not from the env file:\n%s", st.stdout)
+	}
+	if j := f.run("status", "--json"); j.code != 1 || !strings.Contains(j.stdout, `"state_problem": "corrupt (`) {
+		t.Errorf("status --json = exit %d:\n%s", j.code, j.stdout)
+	}
+	if inv := f.run(); inv.code != 0 || f.envRegion() != "NAM" {
+		t.Errorf("check over a corrupt state: exit %d, env %q:\n%s", inv.code, f.envRegion(), inv.stdout)
+	}
+	if aside, _ := filepath.Glob(f.stateFile + ".corrupt-*"); len(aside) != 1 {
+		t.Errorf("the check kept %d copies aside, want 1", len(aside))
+	}
+}
