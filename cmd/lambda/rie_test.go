@@ -214,6 +214,28 @@ func TestLambdaEvents(t *testing.T) {
 			wantError(t, inv, "ConfigError", "configuration: FAILOVER_THRESHOLD: ")
 			wantLog(t, inv, "error", "invalid configuration: FAILOVER_THRESHOLD: ")
 		}},
+		tc{name: "unknown command", event: `{"command": "reboot"}`, check: func(t *testing.T, inv outcome) {
+			wantError(t, inv, "EventError", `event: command: unknown "reboot" (want pause, resume, status or doctor)`)
+			wantLog(t, inv, "error", "event refused")
+		}},
+		tc{name: "pause too long", event: `{"command": "pause", "for": "200h"}`, check: func(t *testing.T, inv outcome) {
+			wantError(t, inv, "EventError", "event: for: 200h0m0s is longer than 7 days")
+		}},
+		tc{name: "status command", event: `{"command": "status"}`, check: func(t *testing.T, inv outcome) {
+			var res CommandResponse
+			if err := json.Unmarshal(inv.Body, &res); err != nil || !inv.OK || res.Command != "status" || res.Status == nil ||
+				res.Status.Region != "NAM" || res.Status.Pause != nil || res.Status.History == nil {
+				t.Errorf("status answer %s (%v), want the command and NAM's status, no pause, an empty history", inv.Body, err)
+			}
+			if s := summaries(inv.Logs); len(s) != 0 {
+				t.Errorf("a command wrote check complete lines: %v", s)
+			}
+		}},
+		tc{name: "failover to a dead region", env: []string{"EXT_CLOUD_FAILOVER_LIST=NAM=" + fl.nam.Cloud() + ",EU=127.0.0.1:1"}, event: `{"failover_to": "EU"}`, check: func(t *testing.T, inv outcome) {
+			wantError(t, inv, "PreflightError", `EU failed its pre-flight: connection refused`)
+			wantError(t, inv, "PreflightError", `(send "force": true with failover_to to switch anyway)`)
+			wantLog(t, inv, "warn", "forced failover refused: EU failed its pre-flight")
+		}},
 		tc{name: "push incomplete", env: []string{"SUPERVISOR_PROGRAMS=nosuch"}, event: `{"failover_to": "EU"}`, check: func(t *testing.T, inv outcome) {
 			wantError(t, inv, "PushIncompleteError", "push incomplete")
 			wantLog(t, inv, "error", "host did not converge")
