@@ -626,7 +626,16 @@ func catalogue(t *testing.T) []catCase {
 					t.Fatal(err)
 				}
 			}},
-		{name: "state/status on a corrupt file only reports", args: []string{"status"}, code: 1, setup: writeState(`{"version":`), errHas: "corrupt"},
+		{name: "state/status on a corrupt file only reports", args: []string{"status"}, code: 1, setup: writeState(`{"version":`),
+			check: func(t *testing.T, r *catRig, inv invocation) {
+				// Reported in the status (what the next check does), not moved.
+				if !strings.Contains(inv.stdout, "state file:     corrupt (") {
+					t.Errorf("status lacks the corrupt state line:\n%s", inv.stdout)
+				}
+				if aside, _ := filepath.Glob(r.stateFile + ".corrupt-*"); len(aside) != 0 {
+					t.Errorf("status moved the state aside: %v", aside)
+				}
+			}},
 
 		// ext_cloud.env.
 		// A missing or different env file is first rewritten for the state's

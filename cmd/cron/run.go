@@ -77,10 +77,16 @@ func (a *app) validate(context.Context) int {
 		// A warning, not an error: another tool may read a name that is
 		// near one of ours (DD_AGENT_PORT).
 		for _, m := range config.NearMisses(a.environ()) {
-			fmt.Fprintf(a.stderr, "extcloud-failover: warning: %s is set but not read: did you mean %s? (%[2]s keeps its default)\n", m.Name, m.Variable)
+			fmt.Fprintln(a.stderr, "extcloud-failover: warning: "+nearMissText(m))
 		}
 	}
 	return exitOK
+}
+
+// nearMissText is the warning of a variable set with a typo, as validate
+// prints it and watch logs it.
+func nearMissText(m config.NearMiss) string {
+	return fmt.Sprintf("%s is set but not read: did you mean %s? (%[2]s keeps its default)", m.Name, m.Variable)
 }
 
 func (a *app) check(ctx context.Context) int {

@@ -10,6 +10,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"extcloud-failover/internal/check"
@@ -51,6 +53,9 @@ func readEnvStatus(path string, t remote.Target) check.EnvFileStatus {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		st.Problem = "missing"
+		if problem, fix := folderProblem(path, "ENV_FILE"); problem != "" {
+			st.Problem, st.Fix = problem, fix
+		}
 		return st
 	case err != nil:
 		st.Problem = err.Error()
@@ -62,6 +67,23 @@ func readEnvStatus(path string, t remote.Target) check.EnvFileStatus {
 		st.Problem = fmt.Sprintf("names %s; the state says region %s, cloud %s, generation %d", e.Describe(), t.Region, t.Cloud, t.Generation)
 	}
 	return st
+}
+
+// folderProblem says what is wrong with the folder of path, a file that
+// does not exist, and the fix naming field (ENV_FILE, STATE_FILE), as
+// doctor does; "" when the folder is there.
+func folderProblem(path, field string) (problem, fix string) {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "folder " + dir + " does not exist", "create it (mkdir -p " + dir + ") or set " + field + " to a path in an existing folder"
+	case err != nil:
+		return "folder " + dir + ": " + err.Error(), "give this user access to " + dir + " or set " + field
+	case !fi.IsDir():
+		return dir + " is not a folder", "set " + field + " to a path in a folder"
+	}
+	return "", ""
 }
 
 // statusFlags is status's own flag, --json, and its body.
@@ -76,9 +98,23 @@ func (a *app) status(asJSON bool) int {
 		path += config.DryRunSuffix // the dry run's own state
 	}
 	s, err := readState(path)
-	if err != nil {
+	code := exitOK
+	var stateProblem string
+	switch {
+	case errors.Is(err, state.ErrCorrupt):
+		// Reported, not moved: the next check moves it aside and starts
+		// from the env file, as status does below.
+		detail := strings.TrimPrefix(err.Error(), state.ErrCorrupt.Error()+": ")
+		stateProblem = "corrupt (" + path + ": " + detail + "): the next check moves it aside as " + path +
+			".corrupt-<time> and continues from the env file's region (without one, the primary), as shown above"
+		s, code = state.State{}, exitRuntime
+	case err != nil:
 		fmt.Fprintln(a.stderr, "extcloud-failover: state "+path+": "+err.Error())
 		return exitRuntime
+	case s.Version == 0:
+		if problem, fix := folderProblem(path, "STATE_FILE"); problem != "" {
+			stateProblem = problem + " (" + path + "): no check can store its state: the first with something to keep (an outage, a failover) exits 1; " + fix
+		}
 	}
 	if s.Version == 0 && s.ActiveRegion == "" {
 		// No state yet: a check starts from the region the env file names
@@ -91,17 +127,21 @@ func (a *app) status(asJSON bool) int {
 	}
 	rep := check.NewStatus(a.cfg, s, time.Now())
 	env := readEnvStatus(a.cfg.EnvFile, remote.Target{Region: rep.Region, Cloud: rep.Cloud, Generation: rep.Generation})
+	if stateProblem != "" && env.Problem == "missing" {
+		env.Fix = "fix STATE_FILE first (see state file)"
+	}
 	rep.EnvFile = &env
+	rep.StateProblem = stateProblem
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
 			return exitRuntime
 		}
-		return exitOK
+		return code
 	}
 	if err := rep.WriteText(a.stdout); err != nil {
 		return exitRuntime
 	}
-	return exitOK
+	return code
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"extcloud-failover/internal/check"
+	"extcloud-failover/internal/config"
 	"extcloud-failover/internal/remote"
 )
 
@@ -44,6 +45,12 @@ func (a *app) watch(ctx context.Context) int {
 				return check.Run(ctx, a.cfg, deps)
 			})
 		},
+	}
+	if a.environ != nil {
+		// Once, to the log: a container's log is where a typo gets noticed.
+		for _, m := range config.NearMisses(a.environ()) {
+			log.Warn(nearMissText(m), "variable", m.Name, "did_you_mean", m.Variable)
+		}
 	}
 	log.Info("watch started", "interval", a.cfg.ProbeInterval.String(), "check_timeout", a.cfg.CheckTimeout.String())
 	n := loop.run(ctx)

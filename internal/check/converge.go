@@ -95,12 +95,17 @@ func (r *runner) converge(ctx context.Context, s state.State) (state.State, bool
 			"region", t.Region, "generation", t.Generation)
 		return s, false, nil
 	}
-	r.log.Warn(why, "region", t.Region, "generation", t.Generation, "action", string(ActionPendingPush))
 	intent := s
 	intent.Pending = &state.Pending{Generation: t.Generation, Region: t.Region, Cloud: t.Cloud}
 	r.claimIntent(&intent)
 	stored, written, err := r.write(ctx, s, intent, fmt.Sprintf("would push generation %d of %s", t.Generation, t.Region),
 		"region", t.Region, "generation", t.Generation)
+	if errors.Is(err, state.ErrConflict) {
+		// Another invocation acted (check logs that at info): only the one
+		// whose swap wins warns, so a monitor counts one line per event.
+		return s, false, err
+	}
+	r.log.Warn(why, "region", t.Region, "generation", t.Generation, "action", string(ActionPendingPush))
 	if err != nil || !written {
 		return s, false, err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,5 +199,69 @@ func TestConvergeUnusableEnvFileStillDecides(t *testing.T) {
 	var s state.State = w.load()
 	if s.Pending != nil {
 		t.Errorf("an intent was stored for an unusable env file: %+v", s.Pending)
+	}
+}
+
+// missingEnv is an EnvInspector for which the env file is missing.
+type missingEnv struct{}
+
+func (missingEnv) Inspect(remote.Target) (remote.EnvWrite, error) {
+	return remote.EnvWrite{Change: remote.EnvCreated}, nil
+}
+func (missingEnv) Compare(t remote.Target) (remote.EnvWrite, error) { return missingEnv{}.Inspect(t) }
+
+// rivalStore lets a rival invocation store rival(old) just before the
+// first Swap, which then loses the compare-and-swap.
+type rivalStore struct {
+	state.Store
+	rival func(old state.State) state.State
+	once  sync.Once
+}
+
+func (s *rivalStore) Swap(ctx context.Context, old, next state.State) (state.State, error) {
+	s.once.Do(func() {
+		if _, err := s.Store.Swap(ctx, old, s.rival(old)); err != nil {
+			panic(err)
+		}
+	})
+	return s.Store.Swap(ctx, old, next)
+}
+
+// TestConvergeOnlyTheWinnerWarns: of simultaneous first-deploy runs that
+// all find the env file missing, only the one whose compare-and-swap wins
+// logs the warning (a monitor counts it); a loser logs at info that
+// another invocation acted, and pushes nothing.
+func TestConvergeOnlyTheWinnerWarns(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	rival := func(old state.State) state.State {
+		next := old
+		next.ActiveRegion = "NAM"
+		next.Pending = &state.Pending{Generation: 0, Region: "NAM", Cloud: w.cloud("NAM"), ClaimedUntil: w.now.Add(time.Minute), Attempts: 1}
+		return next
+	}
+	store := &rivalStore{Store: w.store, rival: rival}
+	res, err := w.convergeRun(func(d *Deps) { d.Env, d.Store = missingEnv{}, store })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := w.logs.String()
+	if strings.Contains(logs, "env file missing") {
+		t.Errorf("the invocation that lost the compare-and-swap warned:\n%s", logs)
+	}
+	if !strings.Contains(logs, `"level":"INFO","msg":"another invocation acted; this one pushes nothing"`) {
+		t.Errorf("the loser does not say at info that another invocation acted:\n%s", logs)
+	}
+	if n := len(w.pusher.calls()); n != 0 || res.Action != ActionNone {
+		t.Errorf("the loser pushed %d times, action %q", n, res.Action)
+	}
+
+	// The winner (no rival) warns, once.
+	w2 := newWorld(t)
+	if _, err := w2.convergeRun(func(d *Deps) { d.Env = missingEnv{} }); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(w2.logs.String(), `"level":"WARN","msg":"env file missing: writing it for NAM, generation 0, and restarting the programs"`); n != 1 {
+		t.Errorf("the winner warned %d times, want 1:\n%s", n, w2.logs.String())
 	}
 }

@@ -32,6 +32,10 @@ type Status struct {
 	// EnvFile is what the hosts' env file says, next to the state; nil on
 	// Lambda, where the files are on the hosts.
 	EnvFile *EnvFileStatus `json:"env_file,omitempty"`
+	// StateProblem says what is wrong with the state file (corrupt, its
+	// folder missing) and what the next check does about it; empty when
+	// nothing is.
+	StateProblem string `json:"state_problem,omitempty"`
 	// FailbackDueAt is when FAILBACK=primary returns to the primary; zero
 	// when no failback is on the way.
 	FailbackDueAt time.Time `json:"failback_due_at,omitzero"`
@@ -51,6 +55,9 @@ type EnvFileStatus struct {
 	// Problem says how it differs, and the next check rewrites it.
 	Matches bool   `json:"matches"`
 	Problem string `json:"problem,omitempty"`
+	// Fix, when set, says what to do first: the next check cannot write
+	// the file (its folder is missing) and exits 1.
+	Fix string `json:"fix,omitempty"`
 }
 
 // NewStatus reports s as of now. With no state yet the active region is the
@@ -83,6 +90,9 @@ func (st Status) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	ew.printf("active region:  %s (%s)\n", st.Region, st.Cloud)
 	ew.printf("generation:     %d\n", st.Generation)
+	if st.StateProblem != "" {
+		ew.printf("state file:     %s\n", st.StateProblem)
+	}
 	switch env := st.EnvFile; {
 	case env == nil:
 	case env.Matches:
@@ -90,6 +100,8 @@ func (st Status) WriteText(w io.Writer) error {
 	case env.Region != "":
 		ew.printf("env file:       %s, generation %d (%s): MISMATCH, it %s; the next check rewrites it and restarts the programs\n",
 			env.Region, env.Generation, env.Path, env.Problem)
+	case env.Fix != "":
+		ew.printf("env file:       %s (%s): the next check cannot write it and exits 1; %s\n", env.Problem, env.Path, env.Fix)
 	default:
 		ew.printf("env file:       %s (%s): the next check writes it and restarts the programs\n", env.Problem, env.Path)
 	}

@@ -229,12 +229,16 @@ func (s *Supervisor) Hosts() []string {
 // program is restarted, and every selected host is in Result.Failed with that
 // error; a newer generation in the file wraps ErrStaleGeneration). Failures on
 // a host, and host IDs that are not configured (wrapping ErrUnknownHost), are
-// in Result.Failed.
+// in Result.Failed. When a host ID is not configured (SUPERVISOR_URL changed
+// while a push was pending), every configured supervisord is pushed: the
+// ones that took its place never got the push, and a re-push of the same
+// generation restarts only programs older than the env file.
 func (s *Supervisor) Push(ctx context.Context, t Target, hosts []string) (Result, error) {
 	res := Result{Failed: map[string]error{}}
 	selected := s.hosts
 	if len(hosts) > 0 {
 		selected = nil
+		gone := false
 		seen := map[string]bool{}
 		for _, id := range hosts {
 			if seen[id] {
@@ -244,9 +248,13 @@ func (s *Supervisor) Push(ctx context.Context, t Target, hosts []string) (Result
 			h, ok := s.byID[id]
 			if !ok {
 				res.Failed[id] = fmt.Errorf("supervisor %s: not configured in SUPERVISOR_URL: %w", id, ErrUnknownHost)
+				gone = true
 				continue
 			}
 			selected = append(selected, h)
+		}
+		if gone {
+			selected = s.hosts
 		}
 	}
 

@@ -17,31 +17,18 @@ import (
 
 	"extcloud-failover/internal/remote"
 	"extcloud-failover/internal/state"
+	simregion "extcloud-failover/internal/testenv/region"
 )
 
-// region is a simulated cloudlookup endpoint on 127.0.0.1.
-type region struct {
-	name string
-	addr string
-	down atomic.Bool
-	hits atomic.Int64
-}
+// region is a simulated cloudlookup endpoint on 127.0.0.1, the tests' own.
+type region = simregion.Region
 
 func (b *bench) startRegion(name string) (*region, error) {
-	r := &region{name: name}
-	addr, stop, err := serve(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		r.hits.Add(1)
-		if r.down.Load() {
-			http.Error(w, "region down", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintf(w, `{"region":%q,"status":"ok"}`, name)
-	}))
+	r, err := simregion.Start(name, "org-1", "txn-1")
 	if err != nil {
 		return nil, err
 	}
-	r.addr = addr
-	b.cleanup = append(b.cleanup, stop)
+	b.cleanup = append(b.cleanup, func() { _ = r.Close() })
 	return r, nil
 }
 
@@ -56,10 +43,6 @@ func (b *bench) startRegions() ([3]*region, error) {
 		regions[i] = r
 	}
 	return regions, nil
-}
-
-func (r *region) url() string {
-	return "http://" + r.addr + "/cloudlookup?orgId=org-1&txnId=txn-1"
 }
 
 // counter is a loopback endpoint that only counts requests: the witness the
@@ -89,7 +72,7 @@ const pythonGet = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1
 // hostEnv is the checker's environment for three regions.
 func hostEnv(dir string, nam, eu, apac *region, extra ...string) []string {
 	return append([]string{
-		"EXT_CLOUD_FAILOVER_LIST=NAM=" + nam.addr + ",EU=" + eu.addr + ",APAC=" + apac.addr,
+		"EXT_CLOUD_FAILOVER_LIST=NAM=" + nam.Cloud() + ",EU=" + eu.Cloud() + ",APAC=" + apac.Cloud(),
 		"CLOUDLOOKUP_URL=http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
 		"CONNECTION_KEEPALIVE_ORG_ID=org-1",
 		"CONNECTION_KEEPALIVE_TXN_ID=txn-1",
@@ -123,7 +106,7 @@ func (b *bench) hostHealthy(ctx context.Context) error {
 	}
 	// A converged host: its env file says what the state says, so the
 	// check reads it once and touches nothing.
-	if _, err := remote.WriteEnvFile(filepath.Join(dir, "ext_cloud.env"), remote.Target{Region: "NAM", Cloud: nam.addr, Generation: 1}); err != nil {
+	if _, err := remote.WriteEnvFile(filepath.Join(dir, "ext_cloud.env"), remote.Target{Region: "NAM", Cloud: nam.Cloud(), Generation: 1}); err != nil {
 		return err
 	}
 	env := hostEnv(dir, nam, regions[1], regions[2],
@@ -148,9 +131,9 @@ func (b *bench) hostHealthy(ctx context.Context) error {
 		argv []string
 	}{
 		{"ours", env, []string{b.host}},
-		{"curl", nil, []string{"curl", "-s", nam.url()}},
-		{"python", nil, []string{b.base.python, "-c", pythonGet, nam.url()}},
-		{"bare", nil, []string{b.base.bareGet, nam.url()}},
+		{"curl", nil, []string{"curl", "-s", nam.URL()}},
+		{"python", nil, []string{b.base.python, "-c", pythonGet, nam.URL()}},
+		{"bare", nil, []string{b.base.bareGet, nam.URL()}},
 	}
 	results := map[string]*series{}
 	for _, c := range cmds {
@@ -252,7 +235,7 @@ func (b *bench) hostFailover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	nam.down.Store(true)
+	nam.Down.Store(true)
 	eu, err := b.startRegion("EU")
 	if err != nil {
 		return err
@@ -264,7 +247,7 @@ func (b *bench) hostFailover(ctx context.Context) error {
 	env := hostEnv(dir, nam, eu, apac, "SUPERVISOR_URL="+sv.URL, "LATENCY_CHECK=off")
 	envFile := filepath.Join(dir, "ext_cloud.env")
 	statePath := filepath.Join(dir, "state.json")
-	content := string(remote.Render(remote.Target{Region: "EU", Cloud: eu.addr, Generation: 1}))
+	content := string(remote.Render(remote.Target{Region: "EU", Cloud: eu.Cloud(), Generation: 1}))
 	shell := fmt.Sprintf("printf '%%s' '%s' > %s.tmp && mv %s.tmp %s && supervisorctl -c %s restart app >/dev/null",
 		content, envFile, envFile, envFile, sv.ConfigPath)
 
@@ -275,7 +258,7 @@ func (b *bench) hostFailover(ctx context.Context) error {
 		}
 		// The hosts run NAM at gen, as the state says: only the failover
 		// restarts.
-		if err := os.WriteFile(envFile, remote.Render(remote.Target{Region: "NAM", Cloud: nam.addr, Generation: gen}), 0o644); err != nil {
+		if err := os.WriteFile(envFile, remote.Render(remote.Target{Region: "NAM", Cloud: nam.Cloud(), Generation: gen}), 0o644); err != nil {
 			return err
 		}
 		now := time.Now()

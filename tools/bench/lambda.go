@@ -160,7 +160,7 @@ func (b *bench) lambdaFigures(ctx context.Context) error {
 	app := []string{
 		"AWS_ENDPOINT_URL_DYNAMODB=" + dynProxy,
 		"AWS_ENDPOINT_URL_SSM=" + ssm.URL,
-		"EXT_CLOUD_FAILOVER_LIST=NAM=" + regions[0].addr + ",EU=" + regions[1].addr + ",APAC=" + regions[2].addr,
+		"EXT_CLOUD_FAILOVER_LIST=NAM=" + regions[0].Cloud() + ",EU=" + regions[1].Cloud() + ",APAC=" + regions[2].Cloud(),
 		"CLOUDLOOKUP_URL=http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
 		"CONNECTION_KEEPALIVE_ORG_ID=org-1",
 		"CONNECTION_KEEPALIVE_TXN_ID=txn-1",
@@ -172,7 +172,7 @@ func (b *bench) lambdaFigures(ctx context.Context) error {
 	plain := lambdaConfig{name: "plain", bin: b.lambda, env: app, check: healthyAnswer}
 	dd := lambdaConfig{name: "datadog", bin: b.lambda, check: healthyAnswer,
 		env: append(slices.Clip(app), "DD_API_KEY=0123456789abcdef0123456789abcdef", "DD_SITE=http://"+ddAddr)}
-	floor := lambdaConfig{name: "floor", bin: b.base.minRuntime, env: []string{"PROBE_URL=" + regions[0].url()}, check: healthyAnswer}
+	floor := lambdaConfig{name: "floor", bin: b.base.minRuntime, env: []string{"PROBE_URL=" + regions[0].URL()}, check: healthyAnswer}
 
 	cold, err := b.coldStarts(ctx, []lambdaConfig{plain, dd, floor}, b.o.runs)
 	if err != nil {

@@ -66,7 +66,7 @@ func (b *bench) slowHosts(ctx context.Context) error {
 		}
 	}
 	env := map[string]string{
-		"EXT_CLOUD_FAILOVER_LIST":     "NAM=" + regions[0].addr + ",EU=" + regions[1].addr + ",APAC=" + regions[2].addr,
+		"EXT_CLOUD_FAILOVER_LIST":     "NAM=" + regions[0].Cloud() + ",EU=" + regions[1].Cloud() + ",APAC=" + regions[2].Cloud(),
 		"CLOUDLOOKUP_URL":             "http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
 		"CONNECTION_KEEPALIVE_ORG_ID": "org-1",
 		"CONNECTION_KEEPALIVE_TXN_ID": "txn-1",

@@ -77,7 +77,7 @@ func (b *bench) stateFigures(ctx context.Context) error {
 		return err
 	}
 	env := map[string]string{
-		"EXT_CLOUD_FAILOVER_LIST":     "NAM=" + nam.addr + ",EU=" + eu.addr,
+		"EXT_CLOUD_FAILOVER_LIST":     "NAM=" + nam.Cloud() + ",EU=" + eu.Cloud(),
 		"CLOUDLOOKUP_URL":             "http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
 		"CONNECTION_KEEPALIVE_ORG_ID": "org-1",
 		"CONNECTION_KEEPALIVE_TXN_ID": "txn-1",

@@ -48,7 +48,7 @@ func (b *bench) watchFigures(ctx context.Context) error {
 	if _, err := state.NewFileStore(filepath.Join(dir, "state.json")).Swap(ctx, state.State{}, state.State{ActiveRegion: "NAM", Generation: 1}); err != nil {
 		return err
 	}
-	if _, err := remote.WriteEnvFile(filepath.Join(dir, "ext_cloud.env"), remote.Target{Region: "NAM", Cloud: regions[0].addr, Generation: 1}); err != nil {
+	if _, err := remote.WriteEnvFile(filepath.Join(dir, "ext_cloud.env"), remote.Target{Region: "NAM", Cloud: regions[0].Cloud(), Generation: 1}); err != nil {
 		return err
 	}
 	env := hostEnv(dir, regions[0], regions[1], regions[2],

@@ -13,17 +13,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
+	"extcloud-failover/internal/testenv/region"
 	"extcloud-failover/internal/testenv/supervisord"
 )
 
@@ -43,30 +41,8 @@ func main() {
 	}
 }
 
-// region is a simulated cloudlookup endpoint.
-type region struct {
-	name string
-	addr string
-	down atomic.Bool
-	srv  *http.Server
-}
-
-func startRegion(name string) (*region, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	r := &region{name: name, addr: ln.Addr().String()}
-	r.srv = &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if r.down.Load() {
-			http.Error(w, "service unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintf(w, `{"region":%q,"status":"ok"}`, name)
-	})}
-	go func() { _ = r.srv.Serve(ln) }()
-	return r, nil
-}
+// The demo's probe ids, which its regions expect.
+const demoOrg, demoTxn = "demo-org", "demo-txn"
 
 // demo runs the demo, writing to out (headings in bold when bold). It stops
 // when ctx ends, and always removes what it started: the regions,
@@ -87,24 +63,24 @@ func demo(ctx context.Context, bin string, out io.Writer, bold bool) error {
 		on, off = "\033[1m", "\033[0m"
 	}
 	step := func(format string, a ...any) { fmt.Fprintf(out, "\n"+on+"== "+format+off+"\n", a...) }
-	var regions []*region
+	var regions []*region.Region
 	for _, n := range []string{"NAM", "EU", "APAC"} {
-		r, err := startRegion(n)
+		r, err := region.Start(n, demoOrg, demoTxn)
 		if err != nil {
 			return err
 		}
-		defer r.srv.Close()
+		defer r.Close()
 		regions = append(regions, r)
 	}
 	nam := regions[0]
-	step("three simulated regions on loopback: NAM %s, EU %s, APAC %s", regions[0].addr, regions[1].addr, regions[2].addr)
+	step("three simulated regions on loopback: NAM %s, EU %s, APAC %s", regions[0].Cloud(), regions[1].Cloud(), regions[2].Cloud())
 
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
-		fmt.Sprintf("EXT_CLOUD_FAILOVER_LIST=NAM=%s,EU=%s,APAC=%s", regions[0].addr, regions[1].addr, regions[2].addr),
+		fmt.Sprintf("EXT_CLOUD_FAILOVER_LIST=NAM=%s,EU=%s,APAC=%s", regions[0].Cloud(), regions[1].Cloud(), regions[2].Cloud()),
 		"CLOUDLOOKUP_URL=http://{cloud}/cloudlookup?orgId={org_id}&txnId={txn_id}",
-		"CONNECTION_KEEPALIVE_ORG_ID=demo-org",
-		"CONNECTION_KEEPALIVE_TXN_ID=demo-txn",
+		"CONNECTION_KEEPALIVE_ORG_ID=" + demoOrg,
+		"CONNECTION_KEEPALIVE_TXN_ID=" + demoTxn,
 		"ENV_FILE=" + filepath.Join(dir, "ext_cloud.env"),
 		"STATE_FILE=" + filepath.Join(dir, "state.json"),
 		"SUPERVISOR_PROGRAMS=demo-app",
@@ -153,7 +129,7 @@ func demo(ctx context.Context, bin string, out io.Writer, bold bool) error {
 	}
 
 	step("injecting an outage of NAM: it now answers 503; threshold is 5s, one check a second")
-	nam.down.Store(true)
+	nam.Down.Store(true)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		action, err := check()
