@@ -79,16 +79,10 @@ func Pause(ctx context.Context, cfg *config.Config, deps Deps, req PauseRequest)
 	if p := TextProblem(req.Reason, MaxReasonBytes); p != "" {
 		return state.State{}, fmt.Errorf("pause: reason: %s", p)
 	}
-	if p := TextProblem(req.By, MaxByBytes); p != "" {
-		return state.State{}, fmt.Errorf("pause: by: %s", p)
-	}
-	r := newRunner(cfg, deps)
-	r.setDeadline(ctx)
-	s, _, err := r.load(ctx)
+	r, s, now, err := openControl(ctx, cfg, deps, "pause", req.By)
 	if err != nil {
 		return s, err
 	}
-	now := r.now().UTC()
 	until := now.Add(req.For)
 	s, err = r.update(ctx, s, "store pause", func(cur state.State) (state.State, bool) {
 		next := cur
@@ -104,20 +98,30 @@ func Pause(ctx context.Context, cfg *config.Config, deps Deps, req PauseRequest)
 	return s, nil
 }
 
-// Resume lifts a pause in force, with compare-and-swap, and records a
-// resume event. Without a pause in force (none, or expired) it writes
-// nothing and returns an error wrapping ErrNotPaused.
-func Resume(ctx context.Context, cfg *config.Config, deps Deps, by string) (state.State, error) {
+// openControl is how Pause and Resume start: refuse a "by" that cannot
+// reach a log line (the error names cmd), then load the state under the
+// invocation's deadline. It returns the runner, the state and now in UTC.
+func openControl(ctx context.Context, cfg *config.Config, deps Deps, cmd, by string) (*runner, state.State, time.Time, error) {
 	if p := TextProblem(by, MaxByBytes); p != "" {
-		return state.State{}, fmt.Errorf("resume: by: %s", p)
+		return nil, state.State{}, time.Time{}, fmt.Errorf("%s: by: %s", cmd, p)
 	}
 	r := newRunner(cfg, deps)
 	r.setDeadline(ctx)
 	s, _, err := r.load(ctx)
 	if err != nil {
+		return nil, s, time.Time{}, err
+	}
+	return r, s, r.now().UTC(), nil
+}
+
+// Resume lifts a pause in force, with compare-and-swap, and records a
+// resume event. Without a pause in force (none, or expired) it writes
+// nothing and returns an error wrapping ErrNotPaused.
+func Resume(ctx context.Context, cfg *config.Config, deps Deps, by string) (state.State, error) {
+	r, s, now, err := openControl(ctx, cfg, deps, "resume", by)
+	if err != nil {
 		return s, err
 	}
-	now := r.now().UTC()
 	var lifted *state.Pause
 	s, err = r.update(ctx, s, "store resume", func(cur state.State) (state.State, bool) {
 		lifted = cur.Pause
