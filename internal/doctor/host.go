@@ -101,10 +101,17 @@ func (h Host) checkFolder(rep *Report, part, field, dir string) bool {
 	return true
 }
 
+// fileCheck names the check of the file at path (kind "env file", field
+// ENV_FILE) and checks its folder first; ok is false when that failed.
+func (h Host) fileCheck(rep *Report, kind, field, path string) (part string, ok bool) {
+	part = kind + " " + path
+	return part, h.checkFolder(rep, part, field, filepath.Dir(path))
+}
+
 func (h Host) checkEnvFile(rep *Report, env remote.EnvFile, envErr error) {
 	path := h.Config.EnvFile
-	part := "env file " + path
-	if !h.checkFolder(rep, part, "ENV_FILE", filepath.Dir(path)) {
+	part, ok := h.fileCheck(rep, "env file", "ENV_FILE", path)
+	if !ok {
 		return
 	}
 	switch {
@@ -123,8 +130,8 @@ func (h Host) checkEnvFile(rep *Report, env remote.EnvFile, envErr error) {
 
 func (h Host) checkState(rep *Report, s state.State, stateErr error) {
 	path := h.Config.StateFile
-	part := "state file " + path
-	if !h.checkFolder(rep, part, "STATE_FILE", filepath.Dir(path)) {
+	part, ok := h.fileCheck(rep, "state file", "STATE_FILE", path)
+	if !ok {
 		return
 	}
 	switch {
