@@ -697,6 +697,52 @@ func rooted(script, dir string) (string, error) {
 	return b.String(), nil
 }
 
+// page is a list request's place: where it starts and how many it takes.
+type page struct{ offset, max int }
+
+// readPage checks a list request's MaxResults (0 means 50; at most 50) and
+// NextToken (an offset this server handed out).
+func readPage(maxResults int, nextToken string) (page, error) {
+	if maxResults == 0 {
+		maxResults = 50
+	}
+	if maxResults < 1 || maxResults > 50 {
+		return page{}, badRequest("ValidationException", "MaxResults %d out of 1..50", maxResults)
+	}
+	pg := page{max: maxResults}
+	if nextToken != "" {
+		n, err := strconv.Atoi(nextToken)
+		if err != nil || n < 0 {
+			return page{}, badRequest("InvalidNextToken", "next token %q", nextToken)
+		}
+		pg.offset = n
+	}
+	return pg, nil
+}
+
+// of is the answer holding pg's share of all under key, with a NextToken
+// when more remain.
+func (pg page) of(key string, all []map[string]any) map[string]any {
+	out := map[string]any{key: []any{}}
+	if pg.offset < len(all) {
+		end := min(pg.offset+pg.max, len(all))
+		out[key] = all[pg.offset:end]
+		if end < len(all) {
+			out["NextToken"] = strconv.Itoa(end)
+		}
+	}
+	return out
+}
+
+// command is the command id names; s.mu is held.
+func (s *Server) command(id string) (*ssmCommand, error) {
+	c, ok := s.byID[id]
+	if !ok {
+		return nil, badRequest("InvalidCommandId", "command %s not found", id)
+	}
+	return c, nil
+}
+
 type listCommandsInput struct {
 	CommandId  string
 	InstanceId string
@@ -710,27 +756,17 @@ type listCommandsInput struct {
 // Failed, in that order. A tag that matched no instance is Success with
 // TargetCount 0.
 func (s *Server) listCommands(in listCommandsInput) (any, error) {
-	if in.MaxResults == 0 {
-		in.MaxResults = 50
-	}
-	if in.MaxResults < 1 || in.MaxResults > 50 {
-		return nil, badRequest("ValidationException", "MaxResults %d out of 1..50", in.MaxResults)
-	}
-	offset := 0
-	if in.NextToken != "" {
-		n, err := strconv.Atoi(in.NextToken)
-		if err != nil || n < 0 {
-			return nil, badRequest("InvalidNextToken", "next token %q", in.NextToken)
-		}
-		offset = n
+	pg, err := readPage(in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cmds := s.commands
 	if in.CommandId != "" {
-		c, ok := s.byID[in.CommandId]
-		if !ok {
-			return nil, badRequest("InvalidCommandId", "command %s not found", in.CommandId)
+		c, err := s.command(in.CommandId)
+		if err != nil {
+			return nil, err
 		}
 		cmds = []*ssmCommand{c}
 	}
@@ -741,15 +777,7 @@ func (s *Server) listCommands(in listCommandsInput) (any, error) {
 		}
 		all = append(all, c.listEntry())
 	}
-	out := map[string]any{"Commands": []any{}}
-	if offset < len(all) {
-		end := min(offset+in.MaxResults, len(all))
-		out["Commands"] = all[offset:end]
-		if end < len(all) {
-			out["NextToken"] = strconv.Itoa(end)
-		}
-	}
-	return out, nil
+	return pg.of("Commands", all), nil
 }
 
 // listEntry is c as ListCommands shows it; s.mu is held.
@@ -803,27 +831,17 @@ type listInvocationsInput struct {
 }
 
 func (s *Server) listInvocations(in listInvocationsInput) (any, error) {
-	if in.MaxResults == 0 {
-		in.MaxResults = 50
-	}
-	if in.MaxResults < 1 || in.MaxResults > 50 {
-		return nil, badRequest("ValidationException", "MaxResults %d out of 1..50", in.MaxResults)
-	}
-	offset := 0
-	if in.NextToken != "" {
-		n, err := strconv.Atoi(in.NextToken)
-		if err != nil || n < 0 {
-			return nil, badRequest("InvalidNextToken", "next token %q", in.NextToken)
-		}
-		offset = n
+	pg, err := readPage(in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cmds := s.commands
 	if in.CommandId != "" {
-		c, ok := s.byID[in.CommandId]
-		if !ok {
-			return nil, badRequest("InvalidCommandId", "command %s not found", in.CommandId)
+		c, err := s.command(in.CommandId)
+		if err != nil {
+			return nil, err
 		}
 		if in.NextToken == "" {
 			c.listPolls++
@@ -846,15 +864,7 @@ func (s *Server) listInvocations(in listInvocationsInput) (any, error) {
 			all = append(all, c.invocationEntry(c.invs[id], in.Details))
 		}
 	}
-	out := map[string]any{"CommandInvocations": []any{}}
-	if offset < len(all) {
-		end := min(offset+in.MaxResults, len(all))
-		out["CommandInvocations"] = all[offset:end]
-		if end < len(all) {
-			out["NextToken"] = strconv.Itoa(end)
-		}
-	}
-	return out, nil
+	return pg.of("CommandInvocations", all), nil
 }
 
 func (c *ssmCommand) invocationEntry(inv *ssmInvocation, details bool) map[string]any {
@@ -896,9 +906,9 @@ type getInvocationInput struct {
 func (s *Server) getInvocation(in getInvocationInput) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.byID[in.CommandId]
-	if !ok {
-		return nil, badRequest("InvalidCommandId", "command %s not found", in.CommandId)
+	c, err := s.command(in.CommandId)
+	if err != nil {
+		return nil, err
 	}
 	inv, ok := c.invs[in.InstanceId]
 	if !ok {
