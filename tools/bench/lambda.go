@@ -140,11 +140,9 @@ func (b *bench) lambdaFigures(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var regions [3]*region
-	for i, n := range []string{"NAM", "EU", "APAC"} {
-		if regions[i], err = b.startRegion(n); err != nil {
-			return err
-		}
+	regions, err := b.startRegions()
+	if err != nil {
+		return err
 	}
 	var ddPosts atomic.Int64
 	ddAddr, ddStop, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

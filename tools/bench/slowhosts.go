@@ -59,11 +59,9 @@ func (b *bench) slowHosts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var regions [3]*region
-	for i, n := range []string{"NAM", "EU", "APAC"} {
-		if regions[i], err = b.startRegion(n); err != nil {
-			return err
-		}
+	regions, err := b.startRegions()
+	if err != nil {
+		return err
 	}
 	env := map[string]string{
 		"EXT_CLOUD_FAILOVER_LIST":     "NAM=" + regions[0].Cloud() + ",EU=" + regions[1].Cloud() + ",APAC=" + regions[2].Cloud(),
