@@ -186,25 +186,56 @@ func TestWatchLoopLogsItsFigures(t *testing.T) {
 	}
 }
 
+// runningWatch is `watch` of the built binary, with its output and its end.
+type runningWatch struct {
+	cmd  *exec.Cmd
+	out  *syncbuf.Buffer
+	done chan error
+}
+
+// startWatch starts `watch` with env; the test's clean-up kills it if the
+// test has not stopped it.
+func startWatch(t *testing.T, env []string) *runningWatch {
+	t.Helper()
+	w := &runningWatch{cmd: exec.Command(binPath, "watch"), out: &syncbuf.Buffer{}, done: make(chan error, 1)}
+	w.cmd.Env = env
+	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.done <- w.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = w.cmd.Process.Kill()
+		<-w.done
+	})
+	return w
+}
+
+// stop sends SIGTERM and returns how watch ended; the test fails when it
+// has not ended within limit.
+func (w *runningWatch) stop(t *testing.T, limit time.Duration) error {
+	t.Helper()
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-w.done:
+		w.done <- err // for the clean-up
+		return err
+	case <-time.After(limit):
+		t.Fatalf("watch did not exit within %v of SIGTERM", limit)
+		return nil
+	}
+}
+
 // TestE2EWatchAndTimerRunsSideBySide runs `watch` and one-shot checks at
 // the same time, on the same state file, through an outage: they share the
 // lock and the compare-and-swap, so there is one failover and one restart.
 func TestE2EWatchAndTimerRunsSideBySide(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, "PROBE_INTERVAL=200ms")
-	var watchOut syncbuf.Buffer
-	w := exec.Command(binPath, "watch")
-	w.Env = f.env
-	w.Stdout, w.Stderr = &watchOut, &watchOut
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- w.Wait() }()
-	t.Cleanup(func() {
-		_ = w.Process.Kill()
-		<-done
-	})
+	w := startWatch(t, f.env)
+	watchOut := w.out
 	waitFor(t, "watch's first check", func() bool { return strings.Contains(watchOut.String(), `"message":"check complete"`) })
 
 	f.nam.Down.Store(true)
@@ -237,17 +268,8 @@ func TestE2EWatchAndTimerRunsSideBySide(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
-	if err := w.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		done <- err
-		if err != nil {
-			t.Errorf("watch after SIGTERM: %v, want exit 0", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("watch did not exit within 10s of SIGTERM")
+	if err := w.stop(t, 10*time.Second); err != nil {
+		t.Errorf("watch after SIGTERM: %v, want exit 0", err)
 	}
 	all := watchOut.String() + strings.Join(oneShots, "")
 	if n := strings.Count(all, `"message":"failover from NAM to EU"`); n != 1 {
