@@ -66,3 +66,14 @@ func TestRunPushThatTakesTheDeadlineStartsNoOutage(t *testing.T) {
 		t.Errorf("no warning that nothing was probed:\n%s", w.logs.String())
 	}
 }
+
+// TestNoTimeToProbeSaysWhatToChange: the error reaches the summary line
+// and the Lambda's errorMessage, so it names the settings to change.
+func TestNoTimeToProbeSaysWhatToChange(t *testing.T) {
+	t.Parallel()
+	for _, want := range []string{"CHECK_TIMEOUT", "Timeout on Lambda", "status"} {
+		if !strings.Contains(ErrNoTimeToProbe.Error(), want) {
+			t.Errorf("ErrNoTimeToProbe = %q, want it to name %s", ErrNoTimeToProbe, want)
+		}
+	}
+}

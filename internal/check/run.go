@@ -435,7 +435,7 @@ func switches(a Action) bool { return a == ActionFailover || a == ActionFailback
 // ErrNoTimeToProbe means the step before the probes (a re-push, or making
 // the env file say what the state says) used up the invocation's deadline:
 // nothing was probed and the outage clock was left alone.
-var ErrNoTimeToProbe = errors.New("check: no time left to probe")
+var ErrNoTimeToProbe = errors.New("check: no time left to probe (a slow supervisord or push took the invocation's time: raise CHECK_TIMEOUT, or the function's Timeout on Lambda, or fix the slow host that `status` lists)")
 
 // timeLeft is the time until ctx's deadline, in the real clock: what the
 // network calls still have.
